@@ -1,0 +1,39 @@
+import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export type StartResult = { started: true; executionArn: string } | { started: false; executionArn: string };
+
+/** The Step Functions calls intake makes: start an erasure by name, and read an existing one's status. */
+export interface ErasureExecutions {
+  start(name: string, input: string): Promise<StartResult>;
+  status(executionArn: string): Promise<ExecutionStatus>;
+}
+
+export function erasureExecutions(sfn: SFNClient, stateMachineArn: string): ErasureExecutions {
+  return {
+    async start(name, input) {
+      const executionArn = executionArnOf(stateMachineArn, name);
+      try {
+        // Idempotent for a Standard workflow while an execution with this name and input runs.
+        const response = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
+        return { started: true, executionArn: response.executionArn ?? executionArn };
+      } catch (error) {
+        if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
+          return { started: false, executionArn };
+        }
+        throw error;
+      }
+    },
+
+    async status(executionArn) {
+      const response = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return (response.status ?? 'RUNNING') as ExecutionStatus;
+    },
+  };
+}
+
+/** arn:aws:states:<region>:<account>:stateMachine:<name> → arn:aws:states:<region>:<account>:execution:<name>:<execution> */
+export function executionArnOf(stateMachineArn: string, executionName: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+}

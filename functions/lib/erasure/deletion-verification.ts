@@ -1,0 +1,93 @@
+import type { KmsKeys } from '../aws/kms-keys.ts';
+import type { ScheduledKey } from './deletion-scheduling.ts';
+import { DeletionOverdue } from './errors.ts';
+
+// KMS may delete a key up to 24 hours after its DeletionDate (AWS-FACTS): once the date has passed,
+// check again hourly, and page on-call only when the key outlives the date by twice that slack.
+export const RECHECK_INTERVAL_MS = 60 * 60 * 1000;
+export const OVERDUE_AFTER_MS = 48 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type KeyFate = 'Deleted' | 'PendingDeletion' | 'PendingReplicaDeletion' | 'DeletionCancelled';
+
+export interface KeyCheck {
+  keyArn: string;
+  fate: KeyFate;
+  /** The state KMS reports for a key that is not deleted: e.g. Disabled after CancelKeyDeletion. */
+  keyState: string | null;
+  deletionDate: string | null;
+}
+
+export type ErasureStatus = 'Deleted' | 'Pending' | 'Cancelled';
+
+export interface Verification {
+  status: ErasureStatus;
+  checkedAt: string;
+  /** When to look again (RFC 3339, whole seconds, as a Wait state's TimestampPath wants); null once settled. */
+  nextCheckAt: string | null;
+  keys: KeyCheck[];
+}
+
+/**
+ * Asks KMS what became of each scheduled key. DescribeKey answering NotFoundException is the proof
+ * of deletion; a key no longer pending deletion means someone cancelled it in the waiting period.
+ * While keys are pending, the next check is their latest DeletionDate, or a bounded interval once
+ * that date has passed: a wait until the date, never a daily loop.
+ */
+export async function verifyErasure(
+  kms: Pick<KmsKeys, 'describeKey'>,
+  scheduled: ScheduledKey[],
+  now: Date,
+): Promise<Verification> {
+  const keys: KeyCheck[] = [];
+  for (const key of scheduled) {
+    const current = await kms.describeKey(key.keyArn);
+    if (!current) {
+      keys.push({ keyArn: key.keyArn, fate: 'Deleted', keyState: null, deletionDate: key.deletionDate });
+    } else if (current.keyState === 'PendingDeletion' || current.keyState === 'PendingReplicaDeletion') {
+      keys.push({
+        keyArn: key.keyArn,
+        fate: current.keyState,
+        keyState: current.keyState,
+        deletionDate: current.deletionDate?.toISOString() ?? null,
+      });
+    } else {
+      keys.push({ keyArn: key.keyArn, fate: 'DeletionCancelled', keyState: current.keyState, deletionDate: null });
+    }
+  }
+
+  const checkedAt = now.toISOString();
+  if (keys.some((key) => key.fate === 'DeletionCancelled')) {
+    return { status: 'Cancelled', checkedAt, nextCheckAt: null, keys };
+  }
+  if (keys.every((key) => key.fate === 'Deleted')) {
+    return { status: 'Deleted', checkedAt, nextCheckAt: null, keys };
+  }
+  return { status: 'Pending', checkedAt, nextCheckAt: nextCheck(keys, scheduled, now), keys };
+}
+
+function nextCheck(keys: KeyCheck[], scheduled: ScheduledKey[], now: Date): string {
+  let next = now.getTime() + RECHECK_INTERVAL_MS;
+  let latestDue = 0;
+  for (const key of keys) {
+    if (key.fate === 'PendingDeletion' && key.deletionDate) {
+      const due = Date.parse(key.deletionDate);
+      if (now.getTime() - due > OVERDUE_AFTER_MS) {
+        throw new DeletionOverdue(`key ${key.keyArn} is still pending deletion ${Math.round((now.getTime() - due) / 3_600_000)} hours after its deletion date ${key.deletionDate}`);
+      }
+      latestDue = Math.max(latestDue, due);
+    } else if (key.fate === 'PendingReplicaDeletion') {
+      // Its waiting period starts only when the last replica is deleted, so a full window from now
+      // is the earliest it can go.
+      const windowDays = scheduled.find((candidate) => candidate.keyArn === key.keyArn)?.pendingWindowDays ?? 7;
+      latestDue = Math.max(latestDue, now.getTime() + windowDays * DAY_MS);
+    }
+  }
+  if (latestDue > now.getTime()) next = latestDue;
+  return wholeSecondsAfter(next);
+}
+
+/** RFC 3339 with upper-case T and Z and no fraction, rounded up so a check never comes early. */
+export function wholeSecondsAfter(epochMs: number): string {
+  return new Date(Math.ceil(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}

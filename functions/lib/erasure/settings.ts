@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { InvalidSettings } from './errors.ts';
+
+/**
+ * Deployment settings, read from the environment that serverless.yml gives each function. A bad
+ * value is refused when the function starts (and earlier, at package time, by serverless.yml's own
+ * check), never discovered halfway through an erasure.
+ */
+
+// KMS accepts a waiting period of 7 to 30 days (AWS-FACTS: ScheduleKeyDeletion).
+export const MIN_PENDING_WINDOW_DAYS = 7;
+export const MAX_PENDING_WINDOW_DAYS = 30;
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const KeyPolicySettings = z.object({
+  PENDING_WINDOW_DAYS: z.coerce
+    .number()
+    .int()
+    .min(MIN_PENDING_WINDOW_DAYS)
+    .max(MAX_PENDING_WINDOW_DAYS)
+    .default(MAX_PENDING_WINDOW_DAYS),
+  SUBJECT_TAG_KEY: z.string().min(1).max(128),
+  ALIAS_PREFIX: z.string().regex(/^alias\/[A-Za-z0-9/_-]+[A-Za-z0-9_-]$/, 'must look like alias/<name>, without a trailing slash')
+    .refine((prefix) => !prefix.startsWith('alias/aws/'), 'alias/aws/ is reserved for AWS managed keys'),
+  ALLOWED_ACCOUNT_IDS: commaList.pipe(z.array(z.string().regex(/^\d{12}$/, 'account ids are 12 digits'))),
+});
+
+const IntakeSettings = z.object({
+  ERASURE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  ALLOWED_EVENT_SOURCES: commaList.pipe(z.array(z.string()).min(1, 'name at least one upstream source')),
+});
+
+const NotificationSettings = z.object({
+  ERASURE_TOPIC_ARN: z.string().startsWith('arn:'),
+  ONCALL_TOPIC_ARN: z.string().startsWith('arn:'),
+  TOOL_VERSION: z.string().default('unknown'),
+});
+
+export interface KeyPolicy {
+  pendingWindowDays: number;
+  subjectTagKey: string;
+  aliasPrefix: string;
+  /** Empty: only the account the function itself runs in. */
+  allowedAccountIds: string[];
+}
+
+export interface IntakeConfig {
+  stateMachineArn: string;
+  allowedEventSources: string[];
+}
+
+export interface NotificationConfig {
+  erasureTopicArn: string;
+  oncallTopicArn: string;
+  toolVersion: string;
+}
+
+type Environment = Record<string, string | undefined>;
+
+export function readKeyPolicy(env: Environment = process.env): KeyPolicy {
+  const settings = parse(KeyPolicySettings, env);
+  return {
+    pendingWindowDays: settings.PENDING_WINDOW_DAYS,
+    subjectTagKey: settings.SUBJECT_TAG_KEY,
+    aliasPrefix: settings.ALIAS_PREFIX,
+    allowedAccountIds: settings.ALLOWED_ACCOUNT_IDS,
+  };
+}
+
+export function readIntakeConfig(env: Environment = process.env): IntakeConfig {
+  const settings = parse(IntakeSettings, env);
+  return { stateMachineArn: settings.ERASURE_STATE_MACHINE_ARN, allowedEventSources: settings.ALLOWED_EVENT_SOURCES };
+}
+
+export function readNotificationConfig(env: Environment = process.env): NotificationConfig {
+  const settings = parse(NotificationSettings, env);
+  return {
+    erasureTopicArn: settings.ERASURE_TOPIC_ARN,
+    oncallTopicArn: settings.ONCALL_TOPIC_ARN,
+    toolVersion: settings.TOOL_VERSION,
+  };
+}
+
+function parse<T extends z.ZodType>(schema: T, env: Environment): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new InvalidSettings(`invalid settings: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

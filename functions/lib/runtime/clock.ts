@@ -1,0 +1,29 @@
+/**
+ * The handlers' one source of "now". On AWS it is the system clock; a host that runs the handlers
+ * in-process (the embedded AWS, compressing a 30-day waiting period into seconds) installs its own
+ * clock here, and tests pin one. No other module in functions/ reads the time.
+ */
+export interface TimeSource {
+  now(): Date;
+}
+
+const systemTime: TimeSource = { now: () => new Date() };
+
+// A global slot rather than a module variable: a host may load the handlers through another module
+// instance (another bundle or loader) and must still reach the same clock.
+const slot = Symbol.for('crypto-erasure.time-source');
+type ClockSlot = { [slot]?: TimeSource };
+
+export function now(): Date {
+  return ((globalThis as ClockSlot)[slot] ?? systemTime).now();
+}
+
+/** Installs `source` as the time of every handler in this process; returns a function that restores the previous one. */
+export function useTimeSource(source: TimeSource): () => void {
+  const holder = globalThis as ClockSlot;
+  const previous = holder[slot];
+  holder[slot] = source;
+  return () => {
+    holder[slot] = previous;
+  };
+}

@@ -1,0 +1,54 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { classifyFailure } from '../aws/failures.ts';
+import { logger } from './logger.ts';
+
+/**
+ * The shape every state machine task shares: Powertools context and correlation keys on every log
+ * line, the input parsed against its schema, and AWS failures renamed so the state machine's Retry
+ * can tell the transient ones (throttling, 5xx) from the rest.
+ */
+export function erasureTask<Schema extends z.ZodType, Result>(
+  schema: Schema,
+  task: (input: z.infer<Schema>, context: Context) => Promise<Result>,
+) {
+  return middy<z.infer<Schema>, Result>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(correlationKeys())
+    .use(failureClassification())
+    .use(parser({ schema }))
+    .handler(task);
+}
+
+interface TaskEnvelope {
+  execution?: unknown;
+  request?: { eventId?: unknown; subjectFingerprint?: unknown };
+}
+
+/** Reads the correlation ids the state machine passes to every task (see statemachines/erasure.asl.json). */
+export function correlationKeys(): MiddlewareObj {
+  return {
+    before: (request) => {
+      const event = (request.event ?? {}) as TaskEnvelope;
+      logger.appendKeys({
+        executionId: typeof event.execution === 'string' ? event.execution : undefined,
+        eventId: typeof event.request?.eventId === 'string' ? event.request.eventId : undefined,
+        subject: typeof event.request?.subjectFingerprint === 'string' ? event.request.subjectFingerprint : undefined,
+      });
+    },
+  };
+}
+
+export function failureClassification(): MiddlewareObj {
+  return {
+    onError: (request) => {
+      const failure = classifyFailure(request.error);
+      const error = failure instanceof Error ? failure : new Error(String(failure));
+      logger.error('task failed', { errorName: error.name, errorMessage: error.message });
+      request.error = error;
+    },
+  };
+}
