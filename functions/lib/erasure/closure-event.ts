@@ -62,7 +62,11 @@ export const ErasureRequestSchema = z.object({
 
 export type ParsedClosure =
   | { success: true; data: ClosureEvent }
-  | { success: false; error: { issues?: readonly { path: readonly PropertyKey[]; message: string }[]; message?: string } };
+  | { success: false; error: ParseFailure };
+
+type Issue = { path: readonly PropertyKey[]; message: string };
+// zod reports issues on its own error; the Powertools parser hands them over as the `cause` of a ParseError.
+type ParseFailure = { issues?: readonly Issue[]; message?: string; cause?: unknown };
 
 /**
  * Accepts a parsed closure event from an allowed source, or refuses it with ClosureEventInvalid.
@@ -70,7 +74,9 @@ export type ParsedClosure =
  */
 export function acceptClosure(parsed: ParsedClosure, allowedSources: string[]): ErasureRequest {
   if (!parsed.success) {
-    const issues = parsed.error.issues?.map((issue) => `${issue.path.map(String).join('.') || '(event)'}: ${issue.message}`) ?? [
+    const { cause } = parsed.error;
+    const found = parsed.error.issues ?? (Array.isArray(cause) ? (cause as Issue[]) : (cause as ParseFailure | undefined)?.issues);
+    const issues = found?.map((issue) => `${issue.path.map(String).join('.') || '(event)'}: ${issue.message}`) ?? [
       parsed.error.message ?? 'unreadable event',
     ];
     throw new ClosureEventInvalid(`malformed AccountClosed event: ${issues.join('; ')}`);

@@ -1,0 +1,41 @@
+import type { KeyPolicy, NotificationConfig } from '../../functions/lib/erasure/settings.ts';
+
+export const ACCOUNT_ID = '111122223333';
+export const REGION = 'eu-west-1';
+export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT_ID}:stateMachine:crypto-erasure-test`;
+export const ERASURE_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT_ID}:crypto-erasure-notifications-test`;
+export const ONCALL_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT_ID}:crypto-erasure-oncall-test`;
+
+export const keyPolicy: KeyPolicy = {
+  pendingWindowDays: 7,
+  subjectTagKey: 'erasure:subject',
+  aliasPrefix: 'alias/erasure/subject',
+  allowedAccountIds: [],
+};
+
+export const notificationConfig: NotificationConfig = {
+  erasureTopicArn: ERASURE_TOPIC_ARN,
+  oncallTopicArn: ONCALL_TOPIC_ARN,
+  toolVersion: '0.0.0-test',
+};
+
+/** The environment serverless.yml gives the functions, for handler tests. */
+export const functionEnvironment: Record<string, string> = {
+  AWS_REGION: REGION,
+  AWS_ACCESS_KEY_ID: 'AKIATESTTEST',
+  AWS_SECRET_ACCESS_KEY: 'test-secret',
+  PENDING_WINDOW_DAYS: String(keyPolicy.pendingWindowDays),
+  SUBJECT_TAG_KEY: keyPolicy.subjectTagKey,
+  ALIAS_PREFIX: keyPolicy.aliasPrefix,
+  ALLOWED_ACCOUNT_IDS: '',
+  ERASURE_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
+  ALLOWED_EVENT_SOURCES: 'com.example.accounts',
+  ERASURE_TOPIC_ARN,
+  ONCALL_TOPIC_ARN,
+  TOOL_VERSION: '0.0.0-test',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+export function useFunctionEnvironment(): void {
+  Object.assign(process.env, functionEnvironment);
+}

@@ -1,0 +1,97 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kmsKeys } from '../../../functions/lib/aws/kms-keys.ts';
+import type { ScheduledKey } from '../../../functions/lib/erasure/deletion-scheduling.ts';
+import { OVERDUE_AFTER_MS, RECHECK_INTERVAL_MS, verifyErasure, wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
+import { KmsDouble, arnOf, type KeyRecord } from '../../support/kms-double.ts';
+
+const NOW = new Date('2026-12-01T12:00:00.250Z');
+const DAY = 86_400_000;
+
+function scheduledKey(key: KeyRecord): ScheduledKey {
+  return {
+    keyId: key.keyId,
+    keyArn: arnOf(key),
+    keyState: 'PendingDeletion',
+    deletionDate: key.deletionDate?.toISOString() ?? null,
+    pendingWindowDays: 7,
+    alreadyScheduled: false,
+  };
+}
+
+describe('verifyErasure', () => {
+  let kms: KmsDouble;
+  const keys = () => kmsKeys(new KMSClient({ region: 'eu-west-1' }));
+  beforeEach(() => {
+    kms = new KmsDouble();
+  });
+  afterEach(() => kms.restore());
+
+  it('proves deletion by NotFoundException', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() - DAY) });
+    const scheduled = scheduledKey(key);
+    kms.deleteKey(key);
+    const verification = await verifyErasure(keys(), [scheduled], NOW);
+    expect(verification).toMatchObject({ status: 'Deleted', nextCheckAt: null, checkedAt: NOW.toISOString() });
+    expect(verification.keys[0]?.fate).toBe('Deleted');
+  });
+
+  it('waits until the deletion date while the key is pending', async () => {
+    const deletionDate = new Date(NOW.getTime() + 7 * DAY);
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification).toMatchObject({ status: 'Pending', nextCheckAt: wholeSecondsAfter(deletionDate.getTime()) });
+  });
+
+  it('waits for the latest deletion date of several keys', async () => {
+    const early = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + 2 * DAY) });
+    const late = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + 9 * DAY) });
+    const verification = await verifyErasure(keys(), [scheduledKey(early), scheduledKey(late)], NOW);
+    expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + 9 * DAY));
+  });
+
+  it('checks again after a bounded interval when KMS is late', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() - 3_600_000) });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification.status).toBe('Pending');
+    expect(Date.parse(verification.nextCheckAt ?? '')).toBe(Math.ceil((NOW.getTime() + RECHECK_INTERVAL_MS) / 1000) * 1000);
+  });
+
+  it('gives up with DeletionOverdue when the key outlives its date by far more than 24 hours', async () => {
+    const key = kms.addKey({
+      subjectId: 'user-1',
+      keyState: 'PendingDeletion',
+      deletionDate: new Date(NOW.getTime() - OVERDUE_AFTER_MS - 1000),
+    });
+    await expect(verifyErasure(keys(), [scheduledKey(key)], NOW)).rejects.toMatchObject({ name: 'DeletionOverdue' });
+  });
+
+  it('reports a cancelled deletion when the key is no longer pending', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + DAY) });
+    const scheduled = scheduledKey(key);
+    kms.cancelDeletion(key);
+    const verification = await verifyErasure(keys(), [scheduled], NOW);
+    expect(verification).toMatchObject({ status: 'Cancelled', nextCheckAt: null });
+    expect(verification.keys[0]).toMatchObject({ fate: 'DeletionCancelled', keyState: 'Disabled' });
+  });
+
+  it('reports cancelled when one key is deleted and another was cancelled', async () => {
+    const gone = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: NOW });
+    const kept = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: NOW });
+    const scheduled = [scheduledKey(gone), scheduledKey(kept)];
+    kms.deleteKey(gone);
+    kms.cancelDeletion(kept);
+    await expect(verifyErasure(keys(), scheduled, NOW)).resolves.toMatchObject({ status: 'Cancelled' });
+  });
+
+  it('waits a full window for a multi-Region primary waiting on its replicas', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingReplicaDeletion' });
+    const verification = await verifyErasure(keys(), [{ ...scheduledKey(key), deletionDate: null }], NOW);
+    expect(verification.status).toBe('Pending');
+    expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + 7 * DAY));
+  });
+
+  it('writes check times as RFC 3339 with upper-case T and Z and whole seconds', () => {
+    expect(wholeSecondsAfter(Date.parse('2026-12-01T12:00:00.001Z'))).toBe('2026-12-01T12:00:01Z');
+  });
+});

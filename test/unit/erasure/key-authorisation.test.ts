@@ -1,0 +1,116 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kmsKeys } from '../../../functions/lib/aws/kms-keys.ts';
+import { resolveErasureKeys, type KeySearch } from '../../../functions/lib/erasure/key-authorisation.ts';
+import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { KmsDouble, arnOf } from '../../support/kms-double.ts';
+import { ACCOUNT_ID, keyPolicy } from '../../support/settings.ts';
+
+function searchFor(subjectId: string, keyIds: string[] = []): KeySearch {
+  return { subjectId, subjectFingerprint: fingerprintSubject(subjectId), keyIds };
+}
+
+describe('resolveErasureKeys', () => {
+  let kms: KmsDouble;
+  const keys = () => kmsKeys(new KMSClient({ region: 'eu-west-1' }));
+
+  beforeEach(() => {
+    kms = new KmsDouble();
+  });
+  afterEach(() => kms.restore());
+
+  it("finds the subject's key by alias and names it by ARN", async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    const found = await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
+    expect(found).toEqual([{ keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false }]);
+  });
+
+  it('adds the keys the closure event names, once each', async () => {
+    const aliased = kms.addKey({ subjectId: 'user-1' });
+    const named = kms.addKey({ tags: { 'erasure:subject': 'user-1' } });
+    const found = await resolveErasureKeys(keys(), searchFor('user-1', [named.keyId, arnOf(aliased)]), keyPolicy, ACCOUNT_ID);
+    expect(found.map((key) => key.keyArn).sort()).toEqual([arnOf(aliased), arnOf(named)].sort());
+  });
+
+  it("refuses an alias that points at another subject's key", async () => {
+    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: { 'erasure:subject': 'user-2' } });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotOwnedBySubject',
+    });
+  });
+
+  it('names neither subject id in a refusal', async () => {
+    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: { 'erasure:subject': 'user-2' } });
+    const refusal = await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID).catch((error: Error) => error);
+    expect((refusal as Error).message).not.toMatch(/user-1|user-2/);
+    expect((refusal as Error).message).toContain(fingerprintSubject('user-1'));
+  });
+
+  it('refuses a key without the subject tag', async () => {
+    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: {} });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotOwnedBySubject',
+    });
+  });
+
+  it('refuses an AWS managed key even when tagged for the subject', async () => {
+    kms.addKey({ subjectId: 'user-1', keyManager: 'AWS' });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotCustomerManaged',
+    });
+  });
+
+  it('refuses a key in an account that is not allowed', async () => {
+    kms.addKey({ subjectId: 'user-1', accountId: '444455556666' });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyInForeignAccount',
+    });
+  });
+
+  it('accepts a key in an explicitly allowed account', async () => {
+    kms.addKey({ subjectId: 'user-1', accountId: '444455556666' });
+    const policy = { ...keyPolicy, allowedAccountIds: ['444455556666'] };
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), policy, ACCOUNT_ID)).resolves.toHaveLength(1);
+  });
+
+  it('refuses the whole erasure when one named key belongs to someone else', async () => {
+    kms.addKey({ subjectId: 'user-1' });
+    const foreign = kms.addKey({ tags: { 'erasure:subject': 'user-9' } });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1', [foreign.keyId]), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotOwnedBySubject',
+    });
+  });
+
+  it('ends as SubjectHasNoKey when no alias exists and the event names no key', async () => {
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'SubjectHasNoKey',
+    });
+  });
+
+  it('ends as KeyNotFound when a named key does not exist', async () => {
+    kms.addKey({ subjectId: 'user-1' });
+    const missing = '99999999-9999-4999-8999-999999999999';
+    await expect(resolveErasureKeys(keys(), searchFor('user-1', [missing]), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotFound',
+    });
+  });
+
+  it.each(['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable'])('accepts a key in state %s', async (keyState) => {
+    kms.addKey({ subjectId: 'user-1', keyState });
+    const [key] = await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
+    expect(key?.keyState).toBe(keyState);
+  });
+
+  it.each(['Creating', 'Updating'])('refuses a key in transitional state %s', async (keyState) => {
+    kms.addKey({ subjectId: 'user-1', keyState });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyStateNotErasable',
+    });
+  });
+
+  it('touches no key while authorising', async () => {
+    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: { 'erasure:subject': 'user-2' } });
+    await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID).catch(() => undefined);
+    expect(kms.calls('DisableKey') + kms.calls('ScheduleKeyDeletion')).toBe(0);
+  });
+});

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { invoke } from '../../support/invoke.ts';
+import { STATE_MACHINE_ARN, useFunctionEnvironment } from '../../support/settings.ts';
+
+const sfn = mockClient(SFNClient);
+let handler: typeof import('../../../functions/intake.ts').handler;
+
+beforeAll(async () => {
+  useFunctionEnvironment();
+  ({ handler } = await import('../../../functions/intake.ts'));
+});
+afterEach(() => sfn.reset());
+
+const closure = () => JSON.parse(readFileSync('events/account-closed.json', 'utf8'));
+const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:erasure-${fingerprintSubject('user-4821')}`;
+
+describe('intake handler', () => {
+  it('starts the erasure under a name that hides the subject', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn, startDate: new Date() });
+    await expect(invoke(handler, closure())).resolves.toMatchObject({ outcome: 'started', executionArn });
+    const [call] = sfn.commandCalls(StartExecutionCommand);
+    expect(call?.args[0].input).toMatchObject({ stateMachineArn: STATE_MACHINE_ARN, name: `erasure-${fingerprintSubject('user-4821')}` });
+    expect(JSON.parse(call?.args[0].input.input ?? '{}')).toMatchObject({ request: { subjectId: 'user-4821', eventId: closure().id, keyIds: [] } });
+  });
+
+  it('treats ExecutionAlreadyExists for a running erasure as already in progress', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', executionArn });
+    await expect(invoke(handler, closure())).resolves.toMatchObject({ outcome: 'already-in-progress' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('refuses a malformed event with ClosureEventInvalid and starts nothing', async () => {
+    const malformed = JSON.parse(readFileSync('events/account-closed-malformed.json', 'utf8'));
+    await expect(invoke(handler, malformed)).rejects.toMatchObject({
+      name: 'ClosureEventInvalid',
+      message: expect.stringMatching(/detail\.subjectId: must be .*detail\.closedAt/),
+    });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('lets throttling fail as ThrottlingException, so the event is retried, not lost', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(invoke(handler, closure())).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+
+});

@@ -1,0 +1,94 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ErasureRequest } from '../../../functions/lib/erasure/closure-event.ts';
+import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
+import { invoke } from '../../support/invoke.ts';
+import { KmsDouble, arnOf, throttled } from '../../support/kms-double.ts';
+import { useFunctionEnvironment } from '../../support/settings.ts';
+
+let resolveKeys: typeof import('../../../functions/resolve-keys.ts').handler;
+let disableKey: typeof import('../../../functions/disable-key.ts').handler;
+let scheduleDeletion: typeof import('../../../functions/schedule-deletion.ts').handler;
+let checkDeletion: typeof import('../../../functions/check-deletion.ts').handler;
+
+beforeAll(async () => {
+  useFunctionEnvironment();
+  ({ handler: resolveKeys } = await import('../../../functions/resolve-keys.ts'));
+  ({ handler: disableKey } = await import('../../../functions/disable-key.ts'));
+  ({ handler: scheduleDeletion } = await import('../../../functions/schedule-deletion.ts'));
+  ({ handler: checkDeletion } = await import('../../../functions/check-deletion.ts'));
+});
+
+const request: ErasureRequest = {
+  subjectId: 'user-1',
+  subjectFingerprint: fingerprintSubject('user-1'),
+  eventId: 'event-1',
+  source: 'com.example.accounts',
+  closedAt: '2026-11-20T09:29:41Z',
+  reason: null,
+  keyIds: [],
+};
+const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
+
+describe('key task handlers', () => {
+  let kms: KmsDouble;
+  beforeEach(() => {
+    kms = new KmsDouble();
+  });
+  afterEach(() => kms.restore());
+
+  it('resolveKeys returns the authorised keys', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    await expect(invoke(resolveKeys, { execution, request })).resolves.toEqual([expect.objectContaining({ keyArn: arnOf(key) })]);
+  });
+
+  it("resolveKeys refuses another subject's key by name, with nothing disabled", async () => {
+    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: { 'erasure:subject': 'user-2' } });
+    await expect(invoke(resolveKeys, { execution, request })).rejects.toMatchObject({ name: 'KeyNotOwnedBySubject' });
+    expect(kms.calls('DisableKey')).toBe(0);
+  });
+
+  it('resolveKeys accepts only keys in the account it runs in, by default', async () => {
+    kms.addKey({ subjectId: 'user-1', accountId: '999988887777' });
+    await expect(invoke(resolveKeys, { execution, request })).rejects.toMatchObject({ name: 'KeyInForeignAccount' });
+  });
+
+  it('a task refuses input the state machine should never send', async () => {
+    await expect(invoke(resolveKeys, { execution })).rejects.toMatchObject({ name: 'ParseError' });
+  });
+
+  it('disableKey disables the key', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
+    await expect(invoke(disableKey, input)).resolves.toEqual({ keyArn: arnOf(key), outcome: 'disabled' });
+    expect(key.keyState).toBe('Disabled');
+  });
+
+  it('scheduleDeletion uses the configured waiting period', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'Disabled' });
+    const scheduled = await invoke(scheduleDeletion, { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Disabled', origin: 'AWS_KMS', multiRegion: false } });
+    expect(scheduled).toMatchObject({ keyState: 'PendingDeletion', pendingWindowDays: 7 });
+  });
+
+  it('scheduleDeletion reports throttling under the name the state machine retries', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    kms.failNext('ScheduleKeyDeletion', throttled(), throttled(), throttled(), throttled());
+    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
+    await expect(invoke(scheduleDeletion, input)).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+
+  it('checkDeletion reads the time from the clock module', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date('2026-12-01T00:00:00Z') });
+    const restore = useTimeSource({ now: () => new Date('2026-11-25T00:00:00Z') });
+    try {
+      const verification = await invoke(checkDeletion, {
+        execution,
+        request,
+        keys: [{ keyId: key.keyId, keyArn: arnOf(key), keyState: 'PendingDeletion', deletionDate: '2026-12-01T00:00:00.000Z', pendingWindowDays: 7, alreadyScheduled: false }],
+      });
+      expect(verification).toMatchObject({ status: 'Pending', checkedAt: '2026-11-25T00:00:00.000Z', nextCheckAt: '2026-12-01T00:00:00Z' });
+    } finally {
+      restore();
+    }
+  });
+});

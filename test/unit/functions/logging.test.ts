@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { captureLogs, invoke } from '../../support/invoke.ts';
+import { KmsDouble, arnOf } from '../../support/kms-double.ts';
+import { useFunctionEnvironment } from '../../support/settings.ts';
+
+const sfn = mockClient(SFNClient);
+let kms: KmsDouble;
+let intake: typeof import('../../../functions/intake.ts').handler;
+let disableKey: typeof import('../../../functions/disable-key.ts').handler;
+
+beforeAll(async () => {
+  useFunctionEnvironment();
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  kms = new KmsDouble();
+  ({ handler: intake } = await import('../../../functions/intake.ts'));
+  ({ handler: disableKey } = await import('../../../functions/disable-key.ts'));
+});
+afterAll(() => {
+  kms.restore();
+  sfn.restore();
+});
+
+const closure = JSON.parse(readFileSync('events/account-closed.json', 'utf8'));
+const fingerprint = fingerprintSubject('user-4821');
+
+describe('handler logs', () => {
+  it('carry the fingerprint and event id, never the subject id', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:m:e', startDate: new Date() });
+    const logs = await captureLogs(() => invoke(intake, closure));
+    expect(logs).toContain(fingerprint);
+    expect(logs).toContain(closure.id);
+    expect(logs).not.toContain('user-4821');
+  });
+
+  it('never carry the subject id, even when refusing a malformed event', async () => {
+    const logs = await captureLogs(() => invoke(intake, { ...closure, detail: { ...closure.detail, closedAt: 'soon' } }));
+    expect(logs).toContain('ClosureEventInvalid');
+    expect(logs).not.toContain('user-4821');
+  });
+
+  it('carry the execution and event ids as correlation keys on every line of a task', async () => {
+    const key = kms.addKey({ subjectId: 'user-4821' });
+    const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
+    const request = { subjectId: 'user-4821', subjectFingerprint: fingerprint, eventId: closure.id, source: closure.source, closedAt: closure.detail.closedAt, reason: null, keyIds: [] };
+    const logs = await captureLogs(() =>
+      invoke(disableKey, { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } }),
+    );
+    const lines = logs.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatchObject({ executionId: execution, eventId: closure.id, subject: fingerprint });
+    expect(logs).not.toContain('"user-4821"');
+  });
+});

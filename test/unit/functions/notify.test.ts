@@ -1,0 +1,47 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { invoke } from '../../support/invoke.ts';
+import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../../support/settings.ts';
+
+const sns = mockClient(SNSClient);
+let handler: typeof import('../../../functions/notify.ts').handler;
+
+beforeAll(async () => {
+  useFunctionEnvironment();
+  ({ handler } = await import('../../../functions/notify.ts'));
+});
+afterEach(() => sns.reset());
+
+const request = {
+  subjectId: 'user-1',
+  subjectFingerprint: fingerprintSubject('user-1'),
+  eventId: 'event-1',
+  source: 'com.example.accounts',
+  closedAt: '2026-11-20T09:29:41Z',
+  reason: null,
+  keyIds: [],
+};
+const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
+
+describe('notify handler', () => {
+  it('publishes a failure to the erasure topic and to on-call, with a kind attribute', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const failure = { Error: 'KeyNotOwnedBySubject', Cause: JSON.stringify({ errorType: 'KeyNotOwnedBySubject', errorMessage: 'not theirs' }) };
+    await expect(invoke(handler, { kind: 'failed', execution, request, failure })).resolves.toEqual({ kind: 'failed', messageIds: ['m-1', 'm-1'] });
+    const calls = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(calls.map((input) => input.TopicArn)).toEqual([ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN]);
+    expect(calls[0]?.MessageAttributes?.kind).toEqual({ DataType: 'String', StringValue: 'failed' });
+  });
+
+  it('refuses an unknown notification kind', async () => {
+    await expect(invoke(handler, { kind: 'erased-maybe', execution, request })).rejects.toMatchObject({ name: 'ParseError' });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('fails as AwsServerError when SNS is down, so the state machine retries', async () => {
+    sns.on(PublishCommand).rejects(Object.assign(new Error('unavailable'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } }));
+    await expect(invoke(handler, { kind: 'scheduled', execution, request, keys: [] })).rejects.toMatchObject({ name: 'AwsServerError' });
+  });
+});
