@@ -10,6 +10,7 @@ import {
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { now } from '../../functions/lib/runtime/clock.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
 
 /**
@@ -33,8 +34,14 @@ export class KmsDouble {
   /** Failures to inject, consumed in order, per command name. */
   readonly failures = new Map<string, Error[]>();
   private sequence = 0;
+  private readonly deleteWhenDue: boolean;
 
-  constructor() {
+  /**
+   * `deleteWhenDue`: a key whose DeletionDate has passed on the handlers' clock is gone, as KMS
+   * would have deleted it. Off by default, so tests that pin dates are not overtaken by real time.
+   */
+  constructor(options: { deleteWhenDue?: boolean } = {}) {
+    this.deleteWhenDue = options.deleteWhenDue ?? false;
     this.mock = mockClient(KMSClient);
     this.mock.on(DescribeKeyCommand).callsFake(({ KeyId }) => this.answer('DescribeKey', () => ({ KeyMetadata: this.metadata(this.find(KeyId)) })));
     this.mock.on(ListResourceTagsCommand).callsFake(({ KeyId }) =>
@@ -57,7 +64,7 @@ export class KmsDouble {
         const key = this.find(KeyId);
         if (key.keyState === 'PendingDeletion') throw invalidState(`${arnOf(key)} is pending deletion.`);
         key.keyState = 'PendingDeletion';
-        key.deletionDate = new Date(Date.now() + (PendingWindowInDays ?? 30) * 86_400_000);
+        key.deletionDate = new Date(now().getTime() + (PendingWindowInDays ?? 30) * 86_400_000);
         return { KeyId: arnOf(key), KeyState: key.keyState, DeletionDate: key.deletionDate, PendingWindowInDays };
       }),
     );
@@ -108,6 +115,11 @@ export class KmsDouble {
   }
 
   private find(reference: string | undefined): KeyRecord {
+    if (this.deleteWhenDue) {
+      for (const key of [...this.keys.values()]) {
+        if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate <= now()) this.deleteKey(key);
+      }
+    }
     for (const key of this.keys.values()) {
       if (reference === key.keyId || reference === arnOf(key) || key.aliases.includes(reference ?? '')) return key;
     }

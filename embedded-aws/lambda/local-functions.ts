@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+
+/**
+ * Lambda functions run in-process: the embedded AWS imports the very handler modules that
+ * serverless.yml names and calls them as Lambda would, with a context and Lambda's error shape.
+ */
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface LocalFunction {
+  /** The key under `functions:` in serverless.yml, e.g. `resolveKeys`. */
+  key: string;
+  /** The deployed function name, e.g. `crypto-erasure-dev-resolveKeys`. */
+  functionName: string;
+  /** `functions/resolve-keys.handler`: a module path without extension, then the export. */
+  handler: string;
+  arn: string;
+}
+
+export function functionArn(region: string, accountId: string, functionName: string): string {
+  return `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
+}
+
+/** Imports the handler that `functions/<file>.<export>` names, from the TypeScript source. */
+export async function loadHandler(projectRoot: string, handler: string): Promise<LambdaHandler> {
+  const dot = handler.lastIndexOf('.');
+  const modulePath = handler.slice(0, dot);
+  const exportName = handler.slice(dot + 1);
+  const module = (await import(pathToFileURL(resolve(projectRoot, `${modulePath}.ts`)).href)) as Record<string, unknown>;
+  const exported = module[exportName];
+  if (typeof exported !== 'function') throw new Error(`${modulePath}.ts has no function export ${exportName}`);
+  return exported as LambdaHandler;
+}
+
+export function lambdaContext(fn: LocalFunction, timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fn.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn.functionName}`,
+    logStreamName: 'embedded',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/**
+ * A function's failure as Step Functions sees it: the error name becomes the state's Error, and
+ * the Cause is the JSON Lambda reports ({errorType, errorMessage, trace}).
+ */
+export class LambdaFunctionError extends Error {
+  readonly errorType: string;
+  readonly errorMessage: string;
+
+  constructor(errorType: string, errorMessage: string, trace: string[]) {
+    super(JSON.stringify({ errorType, errorMessage, trace }));
+    this.name = errorType;
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
+  }
+
+  static from(error: unknown): LambdaFunctionError {
+    if (error instanceof LambdaFunctionError) return error;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return new LambdaFunctionError(failure.name || 'Error', failure.message, (failure.stack ?? '').split('\n').slice(1, 6).map((line) => line.trim()));
+  }
+}
+
+/** Invokes a handler synchronously (RequestResponse), as a Step Functions Lambda task does. */
+export async function invokeForResult(handler: LambdaHandler, fn: LocalFunction, payload: unknown): Promise<unknown> {
+  try {
+    // A JSON round trip, as over the wire: the handler gets no shared references, and returns JSON.
+    const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), lambdaContext(fn));
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+  } catch (error) {
+    throw LambdaFunctionError.from(error);
+  }
+}

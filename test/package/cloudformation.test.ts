@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+/** `osls package`, offline and without AWS credentials, as CI and a new developer run it. */
+function osls(args: string[]) {
+  const env = { ...process.env, PATH: `${join(process.cwd(), 'node_modules', '.bin')}:${process.env.PATH}`, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_SESSION_TOKEN: '', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+  return run(join('node_modules', '.bin', 'osls'), args, { env, timeout: 120_000 });
+}
+
+type Resource = { Type: string; Properties: Record<string, any> };
+let resources: Record<string, Resource>;
+let packageDir: string;
+
+beforeAll(async () => {
+  packageDir = mkdtempSync(join(tmpdir(), 'erasure-package-'));
+  await osls(['package', '--stage', 'test', '--package', packageDir]);
+  resources = JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')).Resources;
+}, 120_000);
+afterAll(() => rmSync(packageDir, { recursive: true, force: true }));
+
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const statements = (role: Resource) => role.Properties.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
+
+describe('the packaged CloudFormation template', () => {
+  it('declares the erasure state machine as a Standard workflow running the ASL from statemachines/', () => {
+    const machine = resources.ErasureStateMachine;
+    expect(machine?.Properties.StateMachineType).toBe('STANDARD');
+    const [template, substitutions] = machine?.Properties.DefinitionString['Fn::Sub'];
+    expect(template).toContain('"StartAt": "ResolveKeys"');
+    expect(Object.values(substitutions)).toContainEqual({ 'Fn::GetAtt': ['ResolveKeysLambdaFunction', 'Arn'] });
+  });
+
+  it('routes AccountClosed from the allowed sources on the closure bus, with retries and a dead-letter queue', () => {
+    const [[, rule]] = ofType('AWS::Events::Rule') as [[string, Resource]];
+    expect(rule.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['ClosureEventBus', 'Name'] });
+    expect(rule.Properties.EventPattern).toEqual({ source: ['com.example.accounts'], 'detail-type': ['AccountClosed'] });
+    const [target] = rule.Properties.Targets;
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] } });
+  });
+
+  it('sends an event the intake function rejects to the same dead-letter queue', () => {
+    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+    expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] });
+  });
+
+  it('declares both topics', () => {
+    const topics = ofType('AWS::SNS::Topic').map(([name]) => name);
+    expect(topics.sort()).toEqual(['ErasureNotificationsTopic', 'OnCallAlertsTopic']);
+  });
+
+  it('runs every function on nodejs22.x', () => {
+    const runtimes = ofType('AWS::Lambda::Function').map(([, fn]) => fn.Properties.Runtime);
+    expect(runtimes).toHaveLength(6);
+    expect(new Set(runtimes)).toEqual(new Set(['nodejs22.x']));
+  });
+
+  it('allows destructive KMS actions only on keys carrying the subject tag', () => {
+    const destructive = ['kms:DisableKey', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:DeleteImportedKeyMaterial', 'kms:EnableKey'];
+    const policies = [
+      ...ofType('AWS::IAM::Role').flatMap(([, role]) => (role.Properties.Policies ?? []).flatMap((policy: any) => policy.PolicyDocument.Statement)),
+      ...ofType('AWS::IAM::ManagedPolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement),
+    ];
+    const granting = policies.filter((statement: any) => [statement.Action].flat().some((action: string) => destructive.includes(action)));
+    expect(granting.length).toBeGreaterThanOrEqual(2);
+    for (const statement of granting) {
+      expect(statement.Condition).toEqual({ StringLike: { 'aws:ResourceTag/erasure:subject': '?*' } });
+      expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+    }
+    for (const statement of policies) expect([statement.Action].flat()).not.toContain('kms:*');
+  });
+
+  it('gives the key eraser role only DescribeKey besides the guarded actions', () => {
+    const actions = statements(resources.KeyEraserRole as Resource).flatMap((statement: any) => [statement.Action].flat());
+    expect(actions.sort()).toEqual(['kms:DeleteImportedKeyMaterial', 'kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion']);
+  });
+
+  it('passes the settings to the functions', () => {
+    const resolve = resources.ResolveKeysLambdaFunction?.Properties.Environment.Variables;
+    expect(resolve).toMatchObject({ PENDING_WINDOW_DAYS: '30', SUBJECT_TAG_KEY: 'erasure:subject', ALIAS_PREFIX: 'alias/erasure/subject' });
+  });
+});
+
+describe('deploy-time settings', () => {
+  it.each(['6', '31', 'abc'])('refuse a waiting period of %s days before packaging', async (days) => {
+    const failure = await osls(['print', '--stage', 'test', `--param=pendingWindowDays=${days}`]).catch((error: { stdout: string; stderr: string }) => error);
+    expect('stdout' in failure && `${failure.stdout}${failure.stderr}`).toContain('pendingWindowDays must be a whole number of days from 7 to 30');
+  });
+
+  it('accept a 7-day waiting period', async () => {
+    const { stdout } = await osls(['print', '--stage', 'test', '--param=pendingWindowDays=7', '--format', 'json']);
+    expect(String(JSON.parse(stdout).provider.environment.PENDING_WINDOW_DAYS)).toBe('7');
+  });
+});

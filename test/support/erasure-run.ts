@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { mockClient } from 'aws-sdk-client-mock';
+import { functionArn, invokeForResult, loadHandler, type LocalFunction } from '../../embedded-aws/lambda/local-functions.ts';
+import { allStates, resolveFunctionReferences, type Definition } from '../../embedded-aws/stepfunctions/definition.ts';
+import { useTimeSource } from '../../functions/lib/runtime/clock.ts';
+import { readServerlessYml } from './serverless-config.ts';
+import { ACCOUNT_ID, REGION } from './settings.ts';
+
+/**
+ * Runs statemachines/erasure.asl.json with aws-local-stepfunctions, every Task calling the real
+ * handler (as serverless.yml wires it) over whatever mocked clients the test set up. Waits take no
+ * time; instead the handlers' clock jumps to the instant the Wait state waited for before the next
+ * check, so KMS's waiting period passes exactly as the state machine asked.
+ */
+export const STAGE_PREFIX = 'crypto-erasure-test';
+
+export function erasureDefinition(): Definition {
+  const asl = JSON.parse(readFileSync('statemachines/erasure.asl.json', 'utf8'));
+  return resolveFunctionReferences(asl, (key) => functionArn(REGION, ACCOUNT_ID, `${STAGE_PREFIX}-${key}`));
+}
+
+export interface PublishedNotification {
+  topicArn: string;
+  kind: string;
+  subject: string;
+  message: Record<string, unknown>;
+}
+
+export interface ErasureRun {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: Record<string, unknown>;
+  error?: string;
+  cause?: string;
+  statesEntered: string[];
+  notifications: PublishedNotification[];
+}
+
+export interface RunOptions {
+  /** The handlers' "now" when the execution starts; the clock then jumps through every Wait. */
+  start: Date;
+  /** Called before each CheckDeletion with how many checks came before it: lets a test act during the waiting period. */
+  beforeCheck?: (checksSoFar: number) => void;
+}
+
+export async function runErasure(input: unknown, options: RunOptions): Promise<ErasureRun> {
+  const definition = erasureDefinition();
+  const functions = readServerlessYml().functions;
+  const states = allStates(definition);
+
+  let now = options.start;
+  const restoreClock = useTimeSource({ now: () => now });
+  const sns = mockClient(SNSClient);
+  const notifications: PublishedNotification[] = [];
+  sns.on(PublishCommand).callsFake((publish) => {
+    notifications.push({
+      topicArn: publish.TopicArn,
+      kind: publish.MessageAttributes?.kind?.StringValue ?? '',
+      subject: publish.Subject,
+      message: JSON.parse(publish.Message),
+    });
+    return { MessageId: `message-${notifications.length}` };
+  });
+
+  const taskHandlers: Record<string, (payload: unknown) => Promise<never>> = {};
+  let checks = 0;
+  let waitedUntil: string | null = null;
+  for (const [stateName, state] of states) {
+    if (state.Type !== 'Task') continue;
+    const functionName = String(state.Resource).split(':function:')[1] ?? '';
+    const key = functionName.replace(`${STAGE_PREFIX}-`, '');
+    const config = functions[key];
+    if (!config) throw new Error(`state ${stateName} calls ${key}, which serverless.yml does not declare`);
+    const fn: LocalFunction = { key, functionName, handler: config.handler, arn: String(state.Resource) };
+    const handler = await loadHandler(process.cwd(), config.handler);
+    taskHandlers[stateName] = async (payload) => {
+      if (stateName !== 'CheckDeletion') return (await invokeForResult(handler, fn, payload)) as never;
+      // The check after a Wait happens at the instant the Wait waited for.
+      if (waitedUntil) now = new Date(Math.max(now.getTime(), Date.parse(waitedUntil)));
+      options.beforeCheck?.(checks++);
+      const verification = (await invokeForResult(handler, fn, payload)) as { nextCheckAt?: string | null };
+      waitedUntil = verification.nextCheckAt ?? null;
+      return verification as never;
+    };
+  }
+
+  const statesEntered: string[] = [];
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: taskHandlers,
+      waitTimeOverrides: { WaitUntilNextCheck: 0 },
+      retryIntervalOverrides: Object.fromEntries([...states.keys()].map((name) => [name, 0])),
+    },
+    context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${STAGE_PREFIX}:erasure-test`, Name: 'erasure-test' } },
+  });
+
+  const logging = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+    }
+  })();
+
+  try {
+    const output = (await execution.result) as Record<string, unknown>;
+    await logging;
+    return { status: 'SUCCEEDED', output, statesEntered, notifications };
+  } catch (error) {
+    await logging.catch(() => undefined);
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = error.cause as Error;
+    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications };
+  } finally {
+    restoreClock();
+    sns.restore();
+  }
+}
