@@ -22,8 +22,10 @@ export class EmbeddedAwsServer {
   private readonly server: Server;
   private readonly jsonServices: Map<string, JsonService>;
   private readonly queryServices: Map<string, QueryService>;
+  private readonly options: ServerOptions;
 
-  constructor(private readonly options: ServerOptions) {
+  constructor(options: ServerOptions) {
+    this.options = options;
     this.jsonServices = new Map(options.jsonServices.map((service) => [service.targetPrefix, service]));
     this.queryServices = new Map(options.queryServices.map((service) => [service.signingName, service]));
     this.server = createServer((request, response) => {

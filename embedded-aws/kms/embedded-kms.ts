@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import {
+  AwsServiceError,
+  type EventSink,
+  type FaultInjector,
+  type JsonObject,
+  type JsonService,
+  type RequestContext,
+} from '../protocol.ts';
+import { ALIAS_AND_TAG_OPERATIONS } from './alias-and-tag-operations.ts';
+import { CRYPTOGRAPHIC_OPERATIONS } from './cryptographic-operations.ts';
+import { KeyDeletion } from './key-deletion.ts';
+import { KEY_OPERATIONS, newKey } from './key-operations.ts';
+import { isPendingDeletion, KeyStateError } from './key-states.ts';
+import { aliasArn, KeyStore } from './key-store.ts';
+import { failedCallEvent } from './kms-events.ts';
+import type { KmsBackend, KmsOperation } from './kms-backend.ts';
+import { RequestQuotas, type QuotaSetting } from './request-quotas.ts';
+
+export interface EmbeddedKmsOptions {
+  clock: Clock;
+  /** Receives `KMS CMK Deletion` events and CloudTrail records of calls refused for a key pending deletion. */
+  emit?: EventSink;
+  faults?: FaultInjector;
+  /** `true`: KMS's request quotas from AWS-FACTS.md; an object overrides or adds some; off otherwise. */
+  quotas?: QuotaSetting;
+  /** How long after its DeletionDate a key is really deleted: KMS may take up to 24 hours. */
+  deletionLagMs?: number;
+  /** The account `createAwsManagedKey` seeds when given none. */
+  accountId?: string;
+}
+
+const OPERATIONS = new Map<string, KmsOperation>(
+  Object.entries({ ...KEY_OPERATIONS, ...CRYPTOGRAPHIC_OPERATIONS, ...ALIAS_AND_TAG_OPERATIONS }),
+);
+
+/**
+ * AWS KMS on loopback, speaking JSON 1.1 (`TrentService.<Operation>`), so the real SDK and CLI can
+ * drive it. Keys live per account and Region, follow KMS's key-state rules, encrypt for real
+ * (AES-256-GCM) and are deleted on the shared virtual clock once their waiting period is over.
+ */
+export class EmbeddedKms implements JsonService {
+  readonly targetPrefix = 'TrentService';
+  private readonly backend: KmsBackend;
+  private readonly emit: EventSink | undefined;
+  private readonly faults: FaultInjector | undefined;
+  private readonly quotas: RequestQuotas;
+  private readonly defaultAccountId: string;
+
+  constructor(options: EmbeddedKmsOptions) {
+    const store = new KeyStore();
+    const deletion = new KeyDeletion({
+      store,
+      clock: options.clock,
+      emit: options.emit,
+      deletionLagMs: options.deletionLagMs ?? 0,
+    });
+    this.backend = { store, clock: options.clock, deletion };
+    this.emit = options.emit;
+    this.faults = options.faults;
+    this.quotas = new RequestQuotas(options.clock, options.quotas);
+    this.defaultAccountId = options.accountId ?? '111122223333';
+  }
+
+  async handle(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject> {
+    this.backend.deletion.deleteDueKeys();
+    const run = OPERATIONS.get(operation);
+    if (!run) throw new AwsServiceError('UnknownOperationException', `The embedded KMS does not implement ${operation}.`);
+    const fault = this.faults?.({ service: 'kms', operation, input, region: context.region });
+    if (fault) throw fault;
+    this.quotas.take(context, operation);
+    try {
+      return await run(this.backend, input, context);
+    } catch (error) {
+      if (error instanceof KeyStateError && isPendingDeletion(error.keyState)) {
+        this.emit?.(
+          failedCallEvent({
+            operation,
+            input,
+            context,
+            errorCode: error.code,
+            errorMessage: error.message,
+            keyArn: error.keyArn,
+            time: this.backend.clock.now(),
+          }),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Seeds an AWS managed key such as `alias/aws/s3` (KeyManager AWS), as AWS creates one the first
+   * time a service uses it. Idempotent: the alias's existing key is returned.
+   */
+  createAwsManagedKey(region: string, aliasName: string, accountId = this.defaultAccountId): { keyId: string; arn: string } {
+    if (!/^alias\/aws\/[a-zA-Z0-9/_-]+$/.test(aliasName)) {
+      throw new RangeError(`an AWS managed key's alias is alias/aws/<service>, got ${aliasName}`);
+    }
+    const scope = { accountId, region };
+    const { store, clock } = this.backend;
+    const existing = store.findAlias(scope, aliasName);
+    const existingKey = existing && store.findKey(scope, existing.targetKeyId);
+    if (existingKey) return { keyId: existingKey.keyId, arn: existingKey.arn };
+    const service = aliasName.slice('alias/aws/'.length);
+    const key = newKey(scope, {
+      keyId: randomUUID(),
+      keyManager: 'AWS',
+      origin: 'AWS_KMS',
+      multiRegionKeyType: undefined,
+      description: `Default key that protects my ${service} resources when no other key is defined`,
+      creationDate: clock.now(),
+    });
+    store.addKey(key);
+    store.putAlias(scope, {
+      aliasName,
+      arn: aliasArn(scope, aliasName),
+      targetKeyId: key.keyId,
+      creationDate: key.creationDate,
+      lastUpdatedDate: key.creationDate,
+    });
+    return { keyId: key.keyId, arn: key.arn };
+  }
+
+  /** Stops the deletion timers; scheduled keys are still deleted lazily if the service is called again. */
+  close(): void {
+    this.backend.deletion.close();
+  }
+}

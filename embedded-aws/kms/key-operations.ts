@@ -1,0 +1,281 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AwsServiceError, type JsonObject, type RequestContext } from '../protocol.ts';
+import { generateKeyMaterial, keyMaterialId } from './ciphertext.ts';
+import { createImportParameters, unwrapKeyMaterial } from './key-import.ts';
+import { assertKeyState } from './key-states.ts';
+import { keyArn, type KeyOrigin, type KmsKey, type KmsScope } from './key-store.ts';
+import { assertCustomerManaged, type KmsBackend, type KmsOperation } from './kms-backend.ts';
+import {
+  base64,
+  epochSeconds,
+  keyMetadata,
+  optionalBoolean,
+  optionalString,
+  optionalTags,
+  optionalInteger,
+  optionalTimestamp,
+  paginate,
+  requiredBlob,
+  requiredString,
+  tagList,
+  validationError,
+} from './wire-format.ts';
+
+const KNOWN_ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'];
+
+/** KMS's key policy when CreateKey or ReplicateKey is given none: the account may use IAM policies. */
+function defaultKeyPolicy(accountId: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'key-default-1',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  });
+}
+
+export function newKey(
+  scope: KmsScope,
+  fields: Pick<KmsKey, 'keyId' | 'keyManager' | 'origin' | 'multiRegionKeyType' | 'description' | 'creationDate'>,
+): KmsKey {
+  const external = fields.origin === 'EXTERNAL';
+  return {
+    ...fields,
+    arn: keyArn(scope, fields.keyId),
+    accountId: scope.accountId,
+    region: scope.region,
+    state: external ? 'PendingImport' : 'Enabled',
+    deletionDate: undefined,
+    pendingWindowInDays: undefined,
+    material: external ? undefined : generateKeyMaterial(),
+    importedMaterialId: undefined,
+    importParameters: undefined,
+    tags: new Map(),
+  };
+}
+
+const createKey: KmsOperation = (kms, input, context) => {
+  const keySpec = optionalString(input, 'KeySpec') ?? optionalString(input, 'CustomerMasterKeySpec');
+  if (keySpec !== undefined && keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `The embedded KMS creates only SYMMETRIC_DEFAULT keys, not ${keySpec}.`,
+    );
+  }
+  const keyUsage = optionalString(input, 'KeyUsage');
+  if (keyUsage !== undefined && keyUsage !== 'ENCRYPT_DECRYPT') {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `The embedded KMS creates only ENCRYPT_DECRYPT keys, not ${keyUsage}.`,
+    );
+  }
+  const origin = optionalString(input, 'Origin') ?? 'AWS_KMS';
+  if (!KNOWN_ORIGINS.includes(origin)) {
+    throw validationError('Origin', origin, `Member must satisfy enum value set: [${KNOWN_ORIGINS.join(', ')}]`);
+  }
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `The embedded KMS has no custom key stores: Origin ${origin} is not supported.`,
+    );
+  }
+  const description = optionalString(input, 'Description') ?? '';
+  if (description.length > 8192) {
+    throw validationError('Description', undefined, 'Member must have length less than or equal to 8192');
+  }
+  const tags = optionalTags(input);
+  const multiRegion = optionalBoolean(input, 'MultiRegion') ?? false;
+  const key = newKey(context, {
+    // Multi-Region keys share one ID in every Region: "mrk-" and 32 hex digits.
+    keyId: multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID(),
+    keyManager: 'CUSTOMER',
+    origin: origin as KeyOrigin,
+    multiRegionKeyType: multiRegion ? 'PRIMARY' : undefined,
+    description,
+    creationDate: kms.clock.now(),
+  });
+  for (const tag of tags) key.tags.set(tag.TagKey, tag.TagValue);
+  kms.store.addKey(key);
+  return { KeyMetadata: keyMetadata(key, kms.store) };
+};
+
+const describeKey: KmsOperation = (kms, input, context) => {
+  const key = kms.store.resolveKey(context, requiredString(input, 'KeyId'));
+  return { KeyMetadata: keyMetadata(key, kms.store) };
+};
+
+const listKeys: KmsOperation = (kms, input, context) => {
+  const { page, marker } = paginate(kms.store.keysIn(context), input, { defaultLimit: 100, maxLimit: 1000 });
+  return { Keys: page.map((key) => ({ KeyId: key.keyId, KeyArn: key.arn })), ...marker };
+};
+
+/** The administrative operations name a key by key ID or key ARN only, never by alias. */
+function administeredKey(kms: KmsBackend, input: JsonObject, context: RequestContext, operation: string): KmsKey {
+  const key = kms.store.resolveKey(context, requiredString(input, 'KeyId'), { aliases: false });
+  assertCustomerManaged(key, operation, context);
+  return key;
+}
+
+const disableKey: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'DisableKey');
+  assertKeyState(key, 'enable-or-disable');
+  key.state = 'Disabled';
+  return {};
+};
+
+const enableKey: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'EnableKey');
+  assertKeyState(key, 'enable-or-disable');
+  key.state = 'Enabled';
+  return {};
+};
+
+const scheduleKeyDeletion: KmsOperation = (kms, input, context) => {
+  const pendingWindowInDays = optionalInteger(input, 'PendingWindowInDays', { min: 7, max: 30 }) ?? 30;
+  const key = administeredKey(kms, input, context, 'ScheduleKeyDeletion');
+  assertKeyState(key, 'schedule-deletion');
+  kms.deletion.schedule(key, pendingWindowInDays, kms.clock.now());
+  return {
+    KeyId: key.arn,
+    ...(key.deletionDate ? { DeletionDate: epochSeconds(key.deletionDate) } : {}),
+    KeyState: key.state,
+    PendingWindowInDays: pendingWindowInDays,
+  };
+};
+
+const cancelKeyDeletion: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'CancelKeyDeletion');
+  assertKeyState(key, 'cancel-deletion');
+  kms.deletion.cancel(key);
+  return { KeyId: key.arn };
+};
+
+const replicateKey: KmsOperation = (kms, input, context) => {
+  const primary = administeredKey(kms, input, context, 'ReplicateKey');
+  const replicaRegion = requiredString(input, 'ReplicaRegion');
+  if (!/^[a-z]+(-[a-z]+)+-\d+$/.test(replicaRegion)) {
+    throw validationError('ReplicaRegion', replicaRegion, 'Member must name an AWS Region, such as us-east-1');
+  }
+  if (primary.multiRegionKeyType === undefined) {
+    throw new AwsServiceError('UnsupportedOperationException', `${primary.arn} is not a multi-Region key.`);
+  }
+  if (primary.multiRegionKeyType !== 'PRIMARY') {
+    throw new AwsServiceError('UnsupportedOperationException', `${primary.arn} is not a multi-Region primary key.`);
+  }
+  if (replicaRegion === context.region) {
+    throw new AwsServiceError('ValidationException', `The replica Region must differ from the primary key's Region, ${context.region}.`);
+  }
+  const replicaScope = { accountId: context.accountId, region: replicaRegion };
+  if (kms.store.findKey(replicaScope, primary.keyId)) {
+    throw new AwsServiceError('AlreadyExistsException', `${keyArn(replicaScope, primary.keyId)} already exists.`);
+  }
+  assertKeyState(primary, 'replicate');
+  // KMS shows a new replica as Creating for a moment; the embedded one is ready at once.
+  const replica = newKey(replicaScope, {
+    keyId: primary.keyId,
+    keyManager: 'CUSTOMER',
+    origin: primary.origin,
+    multiRegionKeyType: 'REPLICA',
+    description: optionalString(input, 'Description') ?? primary.description,
+    creationDate: kms.clock.now(),
+  });
+  // Related multi-Region keys share their key material: that is what makes them interchangeable.
+  replica.material = primary.material && Buffer.from(primary.material);
+  replica.importedMaterialId = primary.importedMaterialId;
+  replica.state = replica.material ? 'Enabled' : 'PendingImport';
+  for (const tag of optionalTags(input)) replica.tags.set(tag.TagKey, tag.TagValue);
+  kms.store.addKey(replica);
+  return {
+    ReplicaKeyMetadata: keyMetadata(replica, kms.store),
+    ReplicaPolicy: optionalString(input, 'Policy') ?? defaultKeyPolicy(context.accountId),
+    ReplicaTags: tagList(replica.tags),
+  };
+};
+
+function assertImportedMaterialKey(key: KmsKey): void {
+  if (key.origin !== 'EXTERNAL') {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `${key.arn} origin is ${key.origin} which is not valid for this operation.`,
+    );
+  }
+}
+
+const getParametersForImport: KmsOperation = async (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'GetParametersForImport');
+  const wrappingAlgorithm = requiredString(input, 'WrappingAlgorithm');
+  const wrappingKeySpec = requiredString(input, 'WrappingKeySpec');
+  assertImportedMaterialKey(key);
+  assertKeyState(key, 'import-material');
+  const { parameters, publicKey } = await createImportParameters(wrappingAlgorithm, wrappingKeySpec, kms.clock.now());
+  key.importParameters = parameters;
+  return {
+    KeyId: key.arn,
+    ImportToken: base64(parameters.importToken),
+    PublicKey: base64(publicKey),
+    ParametersValidTo: epochSeconds(parameters.validTo),
+  };
+};
+
+const importKeyMaterial: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'ImportKeyMaterial');
+  const importToken = requiredBlob(input, 'ImportToken', 6144);
+  const encryptedKeyMaterial = requiredBlob(input, 'EncryptedKeyMaterial', 6144);
+  const expirationModel = optionalString(input, 'ExpirationModel');
+  if (expirationModel === 'KEY_MATERIAL_EXPIRES' || optionalTimestamp(input, 'ValidTo') !== undefined) {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      'The embedded KMS imports only key material that does not expire (ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE).',
+    );
+  }
+  assertImportedMaterialKey(key);
+  assertKeyState(key, 'import-material');
+  const material = unwrapKeyMaterial(key.importParameters, importToken, encryptedKeyMaterial, kms.clock.now());
+  const materialId = keyMaterialId(material);
+  // A KMS key is bound to the first material imported into it; only that material may come back.
+  if (key.importedMaterialId !== undefined && key.importedMaterialId !== materialId) {
+    throw new AwsServiceError(
+      'IncorrectKeyMaterialException',
+      'The key material in the request is not the key material previously imported into this KMS key.',
+    );
+  }
+  key.material = material;
+  key.importedMaterialId = materialId;
+  if (key.state === 'PendingImport') key.state = 'Enabled';
+  return { KeyId: key.arn, KeyMaterialId: materialId };
+};
+
+/**
+ * Deletes imported key material at once (AWS-FACTS.md): the key keeps its metadata and goes to
+ * PendingImport, except that a key pending deletion stays pending deletion.
+ */
+const deleteImportedKeyMaterial: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'DeleteImportedKeyMaterial');
+  assertImportedMaterialKey(key);
+  assertKeyState(key, 'delete-imported-material');
+  key.material?.fill(0);
+  key.material = undefined;
+  key.importParameters = undefined;
+  if (key.state === 'Enabled' || key.state === 'Disabled') key.state = 'PendingImport';
+  return { KeyId: key.arn, ...(key.importedMaterialId ? { KeyMaterialId: key.importedMaterialId } : {}) };
+};
+
+export const KEY_OPERATIONS: Record<string, KmsOperation> = {
+  CreateKey: createKey,
+  DescribeKey: describeKey,
+  ListKeys: listKeys,
+  DisableKey: disableKey,
+  EnableKey: enableKey,
+  ScheduleKeyDeletion: scheduleKeyDeletion,
+  CancelKeyDeletion: cancelKeyDeletion,
+  ReplicateKey: replicateKey,
+  GetParametersForImport: getParametersForImport,
+  ImportKeyMaterial: importKeyMaterial,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
+};

@@ -1,0 +1,188 @@
+import type { KeyObject } from 'node:crypto';
+import { AwsServiceError } from '../protocol.ts';
+
+export type KeyState =
+  | 'Creating'
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingReplicaDeletion'
+  | 'PendingImport'
+  | 'Unavailable'
+  | 'Updating';
+
+export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
+export type KeyManager = 'CUSTOMER' | 'AWS';
+export type MultiRegionKeyType = 'PRIMARY' | 'REPLICA';
+
+/** Where a request runs: KMS keeps a separate set of keys and aliases per account and Region. */
+export interface KmsScope {
+  accountId: string;
+  region: string;
+}
+
+/** What GetParametersForImport handed out, kept until ImportKeyMaterial redeems it. */
+export interface ImportParameters {
+  importToken: Buffer;
+  wrappingPrivateKey: KeyObject;
+  oaepHash: 'sha1' | 'sha256';
+  validTo: Date;
+}
+
+export interface KmsKey {
+  readonly keyId: string;
+  readonly arn: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly creationDate: Date;
+  readonly keyManager: KeyManager;
+  readonly origin: KeyOrigin;
+  readonly multiRegionKeyType: MultiRegionKeyType | undefined;
+  description: string;
+  state: KeyState;
+  deletionDate: Date | undefined;
+  pendingWindowInDays: number | undefined;
+  /** The AES-256 key that seals ciphertexts; absent while an EXTERNAL key awaits (re)import. */
+  material: Buffer | undefined;
+  /** SHA-256 of the first imported material: KMS accepts only that same material ever after. */
+  importedMaterialId: string | undefined;
+  importParameters: ImportParameters | undefined;
+  tags: Map<string, string>;
+}
+
+export interface KmsAlias {
+  readonly aliasName: string;
+  readonly arn: string;
+  readonly creationDate: Date;
+  targetKeyId: string;
+  lastUpdatedDate: Date;
+}
+
+interface Partition {
+  keys: Map<string, KmsKey>;
+  aliases: Map<string, KmsAlias>;
+}
+
+export function keyArn(scope: KmsScope, keyId: string): string {
+  return `arn:aws:kms:${scope.region}:${scope.accountId}:key/${keyId}`;
+}
+
+export function aliasArn(scope: KmsScope, aliasName: string): string {
+  return `arn:aws:kms:${scope.region}:${scope.accountId}:${aliasName}`;
+}
+
+const KEY_ARN = /^arn:aws[\w-]*:kms:([^:]+):(\d{12}):key\/(.+)$/;
+const ALIAS_ARN = /^arn:aws[\w-]*:kms:([^:]+):(\d{12}):(alias\/.+)$/;
+
+/**
+ * Every key and alias of the embedded KMS, partitioned by account and Region as AWS partitions
+ * them. Deleted keys leave no trace: a lookup of one is indistinguishable from a key that never
+ * existed, which is what KMS answers after the waiting period (NotFoundException).
+ */
+export class KeyStore {
+  private readonly partitions = new Map<string, Partition>();
+
+  addKey(key: KmsKey): void {
+    this.partition(key).keys.set(key.keyId, key);
+  }
+
+  findKey(scope: KmsScope, keyId: string): KmsKey | undefined {
+    return this.partition(scope).keys.get(keyId);
+  }
+
+  /** Removes the key and, as KMS does when it deletes a key, every alias that points at it. */
+  removeKey(key: KmsKey): void {
+    const partition = this.partition(key);
+    partition.keys.delete(key.keyId);
+    for (const [aliasName, alias] of partition.aliases) {
+      if (alias.targetKeyId === key.keyId) partition.aliases.delete(aliasName);
+    }
+  }
+
+  keysIn(scope: KmsScope): KmsKey[] {
+    return [...this.partition(scope).keys.values()];
+  }
+
+  allKeys(): KmsKey[] {
+    return [...this.partitions.values()].flatMap((partition) => [...partition.keys.values()]);
+  }
+
+  /**
+   * Finds a key by key ID, key ARN, alias name or alias ARN. Operations that take only a key ID
+   * or key ARN (the administrative ones) pass `aliases: false`.
+   */
+  resolveKey(scope: KmsScope, identifier: string, options: { aliases: boolean } = { aliases: true }): KmsKey {
+    const aliasName = aliasNameOf(identifier);
+    if (aliasName !== undefined) {
+      if (!options.aliases) {
+        throw new AwsServiceError(
+          'NotFoundException',
+          `Invalid keyId '${identifier}': this operation takes a key ID or key ARN, not an alias.`,
+        );
+      }
+      const shownArn = identifier.startsWith('arn:') ? identifier : aliasArn(scope, aliasName);
+      const alias = shownArn === aliasArn(scope, aliasName) ? this.findAlias(scope, aliasName) : undefined;
+      const key = alias && this.findKey(scope, alias.targetKeyId);
+      if (!key) throw new AwsServiceError('NotFoundException', `Alias '${shownArn}' is not found.`);
+      return key;
+    }
+    const keyId = keyIdOf(scope, identifier);
+    const key = keyId === undefined ? undefined : this.findKey(scope, keyId);
+    if (!key) throw keyNotFound(scope, keyId ?? identifier);
+    return key;
+  }
+
+  findAlias(scope: KmsScope, aliasName: string): KmsAlias | undefined {
+    return this.partition(scope).aliases.get(aliasName);
+  }
+
+  putAlias(scope: KmsScope, alias: KmsAlias): void {
+    this.partition(scope).aliases.set(alias.aliasName, alias);
+  }
+
+  deleteAlias(scope: KmsScope, aliasName: string): void {
+    this.partition(scope).aliases.delete(aliasName);
+  }
+
+  aliasesIn(scope: KmsScope): KmsAlias[] {
+    return [...this.partition(scope).aliases.values()];
+  }
+
+  /** The keys of one multi-Region key in every Region of the account: they share one key ID. */
+  relatedMultiRegionKeys(key: KmsKey): { primary: KmsKey | undefined; replicas: KmsKey[] } {
+    const related = [...this.partitions.values()]
+      .map((partition) => partition.keys.get(key.keyId))
+      .filter((candidate): candidate is KmsKey => candidate?.accountId === key.accountId);
+    return {
+      primary: related.find((candidate) => candidate.multiRegionKeyType === 'PRIMARY'),
+      replicas: related.filter((candidate) => candidate.multiRegionKeyType === 'REPLICA'),
+    };
+  }
+
+  private partition(scope: KmsScope): Partition {
+    const name = `${scope.accountId}/${scope.region}`;
+    let partition = this.partitions.get(name);
+    if (!partition) {
+      partition = { keys: new Map(), aliases: new Map() };
+      this.partitions.set(name, partition);
+    }
+    return partition;
+  }
+}
+
+function aliasNameOf(identifier: string): string | undefined {
+  if (identifier.startsWith('alias/')) return identifier;
+  return ALIAS_ARN.exec(identifier)?.[3];
+}
+
+/** The key ID a key ID or key ARN names; a key ARN of another Region or account names none here. */
+function keyIdOf(scope: KmsScope, identifier: string): string | undefined {
+  const match = KEY_ARN.exec(identifier);
+  if (!match) return identifier.includes(':') ? undefined : identifier;
+  return match[1] === scope.region && match[2] === scope.accountId ? match[3] : undefined;
+}
+
+export function keyNotFound(scope: KmsScope, keyId: string): AwsServiceError {
+  const shown = keyId.startsWith('arn:') ? keyId : keyArn(scope, keyId);
+  return new AwsServiceError('NotFoundException', `Key '${shown}' does not exist`);
+}
