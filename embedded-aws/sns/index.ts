@@ -1,0 +1,8 @@
+export {
+  EmbeddedSns,
+  type DeliveryRecord,
+  type EmbeddedSnsOptions,
+  type MessageAttributeValue,
+  type PublishedMessage,
+  type SubscriptionProtocol,
+} from './embedded-sns.ts';
