@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
+import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
+import { decryptRecord, encryptRecord, type EncryptedRecord } from './envelope-encryption.ts';
+import { narrator, type Narrator } from './narration.ts';
+
+/**
+ * The main job (`npm start`): one complete erasure on the embedded AWS, narrated as it happens.
+ * Every claim it prints is checked; anything that does not hold ends it with a non-zero exit.
+ */
+const CLOSURE_EVENT = 'events/account-closed.json';
+const SAMPLE_USERS = ['user-4821', 'user-5190', 'user-7333'];
+const SAMPLE_RECORDS = ['profile: name, e-mail, postal address', 'order history: 14 orders', 'support ticket: "please close my account"'];
+const DEADLINE_MS = 55_000;
+// KMS may delete a key up to 24 hours after its DeletionDate; a few hours shows the re-check.
+const KMS_DELETION_LAG_MS = 3 * 3_600_000;
+
+class MainJobFailure extends Error {}
+
+export async function runMainJob(options: { timeScale: number }): Promise<number> {
+  const say = narrator();
+  let aws: EmbeddedAws | undefined;
+  const deadline = setTimeout(() => {
+    say.failure(`the erasure did not finish within ${DEADLINE_MS / 1000} seconds`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  try {
+    say.heading('Starting the embedded AWS from serverless.yml');
+    aws = await startEmbeddedAws({
+      timeScale: options.timeScale,
+      deletionLagMs: KMS_DELETION_LAG_MS,
+      environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      log: (line) => say.detail(line),
+    });
+    say.line(`endpoint ${aws.endpoint}, virtual clock at ${options.timeScale.toLocaleString('en')}x real time`);
+    await demonstrate(aws, say);
+    say.heading('Done: the subject\'s data is unrecoverable everywhere; everyone else\'s is intact.');
+    return 0;
+  } catch (error) {
+    say.failure(error instanceof MainJobFailure ? error.message : `unexpected error: ${(error as Error).stack ?? String(error)}`);
+    return 1;
+  } finally {
+    clearTimeout(deadline);
+    await aws?.close();
+  }
+}
+
+async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
+  const kms = new KMSClient(aws.clientConfig);
+  const eventBridge = new EventBridgeClient(aws.clientConfig);
+  const sfn = new SFNClient(aws.clientConfig);
+  const sns = new SNSClient(aws.clientConfig);
+  const { region, accountId } = aws.deployment;
+  const tagKey = process.env.SUBJECT_TAG_KEY ?? 'erasure:subject';
+  const aliasPrefix = process.env.ALIAS_PREFIX ?? 'alias/erasure/subject';
+
+  say.heading('Each user gets their own customer managed KMS key (alias + subject tag)');
+  const records = new Map<string, EncryptedRecord[]>();
+  for (const user of SAMPLE_USERS) {
+    const created = await kms.send(new CreateKeyCommand({ Description: `data key for ${user}`, Tags: [{ TagKey: tagKey, TagValue: user }] }));
+    const keyId = created.KeyMetadata?.KeyId ?? '';
+    await kms.send(new CreateAliasCommand({ AliasName: `${aliasPrefix}/${user}`, TargetKeyId: keyId }));
+    const encrypted: EncryptedRecord[] = [];
+    for (const record of SAMPLE_RECORDS) encrypted.push(await encryptRecord(kms, `${aliasPrefix}/${user}`, `${user} ${record}`, { subject: user }));
+    records.set(user, encrypted);
+    say.line(`${user}: key ${keyId}, ${encrypted.length} records envelope-encrypted (AES-256-GCM data keys under the KMS key)`);
+  }
+
+  // A rule on the default bus for what KMS itself reports: CloudTrail records of refused calls
+  // (read-only Decrypt needs ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS) and real deletions.
+  const kmsEventsTopic = (await sns.send(new CreateTopicCommand({ Name: 'demo-kms-events' }))).TopicArn ?? '';
+  await eventBridge.send(
+    new PutRuleCommand({
+      Name: 'demo-kms-events',
+      State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+      EventPattern: JSON.stringify({ source: ['aws.kms'], 'detail-type': ['AWS API Call via CloudTrail', 'KMS CMK Deletion'] }),
+    }),
+  );
+  await eventBridge.send(new PutTargetsCommand({ Rule: 'demo-kms-events', Targets: [{ Id: 'demo-topic', Arn: kmsEventsTopic }] }));
+
+  const closure = JSON.parse(readFileSync(CLOSURE_EVENT, 'utf8')) as { source: string; 'detail-type': string; detail: { subjectId: string } };
+  const subject = closure.detail.subjectId;
+  const fingerprint = fingerprintSubject(subject);
+  const machineArn = aws.arnOf('ErasureStateMachine');
+  const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:${executionName(fingerprint, 1)}`;
+
+  say.heading(`Upstream publishes AccountClosed for ${subject} (${CLOSURE_EVENT})`);
+  const put = await eventBridge.send(
+    new PutEventsCommand({
+      Entries: [{ EventBusName: aws.nameOf('ClosureEventBus'), Source: closure.source, DetailType: closure['detail-type'], Detail: JSON.stringify(closure.detail) }],
+    }),
+  );
+  if (put.FailedEntryCount) throw new MainJobFailure(`PutEvents refused the closure event: ${JSON.stringify(put.Entries)}`);
+  say.line(`on bus ${aws.nameOf('ClosureEventBus')}; the rule invokes intake, which starts execution ${executionName(fingerprint, 1)}`);
+  say.line(`(the name is the subject's fingerprint ${fingerprint}: no personal data in execution names or logs)`);
+
+  const steps = followExecution(sfn, executionArn, say);
+  await steps.scheduled;
+
+  say.heading(`During the waiting period, an application tries to read ${subject}'s record`);
+  const refused = await decryptRecord(kms, records.get(subject)![0]!).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  if (!refused || !/pending deletion/.test(refused.message)) {
+    throw new MainJobFailure(`a decrypt during the waiting period should be refused as pending deletion, got ${refused ? `${refused.name}: ${refused.message}` : 'the plaintext'}`);
+  }
+  say.line(`refused: ${refused.name}: ${refused.message}`);
+  await Promise.all([aws.events.idle(), aws.sns.idle()]);
+  const trail = aws.sns.published(kmsEventsTopic).map((message) => JSON.parse(message.message)).find((event) => event['detail-type'] === 'AWS API Call via CloudTrail');
+  if (!trail) throw new MainJobFailure('the refused decrypt produced no CloudTrail event on EventBridge');
+  say.line('KMS recorded it; the CloudTrail-shaped event on EventBridge (what on-call alerting watches):');
+  say.json({
+    'detail-type': trail['detail-type'],
+    source: trail.source,
+    detail: {
+      eventName: trail.detail.eventName,
+      errorCode: trail.detail.errorCode,
+      errorMessage: trail.detail.errorMessage,
+      readOnly: trail.detail.readOnly,
+      resources: trail.detail.resources,
+    },
+  });
+  say.line('until the deletion date an operator could still cancel the deletion; nobody does.');
+
+  const outcome = await steps.finished;
+  if (outcome.status !== 'SUCCEEDED') throw new MainJobFailure(`the erasure ended ${outcome.status}: ${outcome.error ?? ''} ${outcome.cause ?? ''}`);
+
+  say.heading(`After KMS deleted the key: ${subject}'s records`);
+  for (const record of records.get(subject)!) {
+    const failure = await decryptRecord(kms, record).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    if (failure?.name !== 'NotFoundException') throw new MainJobFailure(`${subject}'s record should be undecryptable, got ${failure ? failure.name : 'the plaintext'}`);
+    say.line(`unrecoverable: ${failure.name}: ${failure.message}`);
+  }
+  say.heading("Everyone else's records still decrypt");
+  for (const user of SAMPLE_USERS.filter((candidate) => candidate !== subject)) {
+    const plaintexts = await Promise.all(records.get(user)!.map((record) => decryptRecord(kms, record)));
+    if (plaintexts.some((plaintext) => !plaintext.startsWith(user))) throw new MainJobFailure(`${user}'s records no longer decrypt`);
+    say.line(`${user}: ${plaintexts.length} records decrypt: "${plaintexts[0]}"`);
+  }
+
+  await aws.idle();
+  const deletion = aws.sns.published(kmsEventsTopic).map((message) => JSON.parse(message.message)).find((event) => event['detail-type'] === 'KMS CMK Deletion');
+  if (!deletion) throw new MainJobFailure('KMS emitted no KMS CMK Deletion event');
+  say.line(`KMS also announced the deletion itself: "KMS CMK Deletion" for ${deletion.resources[0]}`);
+
+  say.heading('Notifications published on the erasure topic');
+  const notifications = aws.sns.published(aws.arnOf('ErasureNotificationsTopic'));
+  const kinds = notifications.map((message) => message.messageAttributes.kind?.StringValue);
+  if (kinds.join(',') !== 'scheduled,completed') throw new MainJobFailure(`expected notifications scheduled then completed, got ${kinds.join(', ')}`);
+  for (const notification of notifications) {
+    const body = JSON.parse(notification.message);
+    say.line(`${notification.subject}`);
+    if (body.kind === 'scheduled') say.detail(`deletion date ${body.deletionDate}`);
+    if (body.kind === 'completed') {
+      say.detail('erasure certificate:');
+      say.json({
+        method: body.certificate.method,
+        sanitized: body.certificate.sanitized,
+        tool: body.certificate.tool,
+        verification: body.certificate.verification,
+        digest: body.certificate.digest,
+      });
+    }
+  }
+  if (JSON.stringify(notifications).includes(subject)) throw new MainJobFailure('a notification carries the subject id');
+  const lost = aws.deadLetters();
+  if (lost.length > 0) throw new MainJobFailure(`events were dead-lettered: ${JSON.stringify(lost).slice(0, 500)}`);
+  say.line(`on-call alerts: ${aws.sns.published(aws.arnOf('OnCallAlertsTopic')).length}; dead letters: 0; account ${accountId}, Region ${region}`);
+}
+
+interface ExecutionOutcome {
+  status: string;
+  error?: string;
+  cause?: string;
+}
+
+/** Narrates the execution from its history, through the Step Functions API, as it happens. */
+function followExecution(sfn: SFNClient, executionArn: string, say: Narrator) {
+  let markScheduled: () => void = () => undefined;
+  const scheduled = new Promise<void>((resolve) => {
+    markScheduled = resolve;
+  });
+  const finished = (async (): Promise<ExecutionOutcome> => {
+    let seen = 0;
+    for (;;) {
+      const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn })).catch((error: Error) => {
+        if (error.name === 'ExecutionDoesNotExist') return { events: [] as HistoryEvent[] };
+        throw error;
+      });
+      const events = history.events ?? [];
+      for (const event of events.slice(seen)) {
+        if (narrate(event, say)) markScheduled();
+      }
+      seen = events.length;
+      const done = events.some((event) => ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut'].includes(event.type ?? ''));
+      if (done) {
+        const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        markScheduled();
+        return { status: execution.status ?? 'UNKNOWN', error: execution.error, cause: execution.cause };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return { scheduled, finished };
+}
+
+/** Prints one history event in the erasure's words; returns true once the deletion is scheduled and announced. */
+function narrate(event: HistoryEvent, say: Narrator): boolean {
+  // The history's timestamps are the virtual clock's: when the step really happened.
+  const at = event.timestamp ?? new Date(0);
+  const exited = event.stateExitedEventDetails;
+  const entered = event.stateEnteredEventDetails;
+  const output = exited?.output ? JSON.parse(exited.output) : undefined;
+  switch (`${event.type}:${entered?.name ?? exited?.name ?? ''}`) {
+    case 'ExecutionStarted:':
+      say.step(at, 'Step Functions: erasure started');
+      break;
+    case 'TaskStateExited:ResolveKeys':
+      for (const key of output.keys) say.step(at, `authorised by tag: ${key.keyArn}`);
+      break;
+    case 'TaskStateExited:DisableKey':
+      say.step(at, `disabled: ${output.disabled.keyArn} (${output.disabled.outcome})`);
+      break;
+    case 'TaskStateExited:ScheduleKeyDeletion':
+      say.step(at, `deletion scheduled: KMS will delete the key on ${output.deletionDate} (${output.pendingWindowDays}-day waiting period)`);
+      break;
+    case 'TaskStateExited:NotifyScheduled':
+      say.step(at, 'notified: erasure scheduled');
+      return true;
+    case 'WaitStateEntered:WaitUntilNextCheck':
+      say.step(at, `waiting on the virtual clock until ${JSON.parse(entered?.input ?? '{}').verification?.nextCheckAt}`);
+      break;
+    case 'TaskStateExited:CheckDeletion': {
+      const verification = output.verification;
+      if (verification.status === 'Deleted') say.step(at, 'checked: DescribeKey answers NotFoundException: KMS has deleted the key');
+      else if (verification.status === 'Pending') say.step(at, `checked: still ${verification.keys.map((key: { fate: string }) => key.fate).join(', ')}; next check ${verification.nextCheckAt}`);
+      else say.step(at, `checked: ${verification.status}`);
+      break;
+    }
+    case 'TaskStateExited:NotifyCompleted':
+      say.step(at, 'notified: erasure completed, with its certificate');
+      break;
+    case 'ExecutionSucceeded:':
+      say.step(at, 'Step Functions: erasure completed');
+      break;
+    case 'ExecutionFailed:':
+      say.step(at, `Step Functions: erasure FAILED: ${event.executionFailedEventDetails?.error}: ${event.executionFailedEventDetails?.cause}`);
+      break;
+    default:
+      break;
+  }
+  return false;
+}

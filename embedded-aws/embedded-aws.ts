@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { useTimeSource } from '../functions/lib/runtime/clock.ts';
+import { VirtualClock } from './clock.ts';
+import { planDeployment, type LocalDeployment } from './deployment/local-deployment.ts';
+import { printServerlessConfig } from './deployment/serverless-print.ts';
+import { EmbeddedEventBridge, TargetInvocationError, targetInput, type EventBridgeEvent, type FailedDelivery, type RuleTarget } from './eventbridge/embedded-event-bridge.ts';
+import { EmbeddedKms } from './kms/index.ts';
+import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
+import type { FaultInjector, RequestContext } from './protocol.ts';
+import { EmbeddedAwsServer } from './server.ts';
+import { EmbeddedSns } from './sns/embedded-sns.ts';
+import { DeadLetterQueues, type DeadLetter } from './sqs/dead-letter-queues.ts';
+import { EmbeddedStepFunctions } from './stepfunctions/embedded-step-functions.ts';
+
+export interface EmbeddedAwsOptions {
+  /** The project whose serverless.yml is deployed locally; defaults to the working directory. */
+  projectRoot?: string;
+  port?: number;
+  /** How many times faster than real time the virtual clock runs. */
+  timeScale?: number;
+  start?: Date;
+  stage?: string;
+  region?: string;
+  accountId?: string;
+  /** serverless.yml params to override, as `--param` would. */
+  params?: Record<string, string>;
+  /** KMS request quotas (ThrottlingException over quota); off unless asked for. */
+  quotas?: boolean;
+  /** How late KMS really deletes a key after its DeletionDate (up to 24 hours on AWS). */
+  deletionLagMs?: number;
+  faults?: FaultInjector;
+  /** Appends every dead letter here as a JSON line. */
+  deadLetterFile?: string;
+  /** Where the services report what an operator would see in CloudWatch (failed deliveries...). */
+  log?: (line: string) => void;
+  /** Where SNS `console` subscriptions print. */
+  console?: (line: string) => void;
+  /** Set in the functions' environment over serverless.yml's (say, POWERTOOLS_LOG_LEVEL). */
+  environment?: Record<string, string>;
+}
+
+export const DEFAULT_ACCOUNT_ID = '111122223333';
+export const EMBEDDED_CREDENTIALS = { accessKeyId: 'AKIAEMBEDDEDAWS00000', secretAccessKey: 'embedded-aws-secret-access-key' };
+
+/**
+ * KMS, SNS, EventBridge, Step Functions and Lambda on one loopback endpoint, deployed from
+ * serverless.yml exactly as `osls deploy` would deploy it, sharing one virtual clock. The handlers
+ * run in this process and reach it through `AWS_ENDPOINT_URL`, like any SDK or the AWS CLI; nothing
+ * in them knows which AWS they talk to.
+ */
+export class EmbeddedAws {
+  readonly endpoint: string;
+  readonly clock: VirtualClock;
+  readonly deployment: LocalDeployment;
+  readonly kms: EmbeddedKms;
+  readonly sns: EmbeddedSns;
+  readonly events: EmbeddedEventBridge;
+  readonly stepFunctions: EmbeddedStepFunctions;
+  readonly lambda: EmbeddedLambda;
+  readonly queues: DeadLetterQueues;
+  private readonly server: EmbeddedAwsServer;
+  private readonly restoreTime: () => void;
+  private readonly restoreEnvironment: () => void;
+
+  constructor(parts: {
+    endpoint: string;
+    clock: VirtualClock;
+    deployment: LocalDeployment;
+    kms: EmbeddedKms;
+    sns: EmbeddedSns;
+    events: EmbeddedEventBridge;
+    stepFunctions: EmbeddedStepFunctions;
+    lambda: EmbeddedLambda;
+    queues: DeadLetterQueues;
+    server: EmbeddedAwsServer;
+    restoreTime: () => void;
+    restoreEnvironment: () => void;
+  }) {
+    this.endpoint = parts.endpoint;
+    this.clock = parts.clock;
+    this.deployment = parts.deployment;
+    this.kms = parts.kms;
+    this.sns = parts.sns;
+    this.events = parts.events;
+    this.stepFunctions = parts.stepFunctions;
+    this.lambda = parts.lambda;
+    this.queues = parts.queues;
+    this.server = parts.server;
+    this.restoreTime = parts.restoreTime;
+    this.restoreEnvironment = parts.restoreEnvironment;
+  }
+
+  /** What an SDK client needs to talk to this AWS. */
+  get clientConfig() {
+    return { endpoint: this.endpoint, region: this.deployment.region, credentials: EMBEDDED_CREDENTIALS };
+  }
+
+  /** The ARN of a resource declared in serverless.yml, by its logical id. */
+  arnOf(logicalId: string): string {
+    return this.resource(logicalId).arn;
+  }
+
+  nameOf(logicalId: string): string {
+    return this.resource(logicalId).name;
+  }
+
+  private resource(logicalId: string): { name: string; arn: string } {
+    const { topics, eventBuses, queues, stateMachines } = this.deployment;
+    const found = [...topics, ...eventBuses, ...queues, ...stateMachines].find((resource) => resource.logicalId === logicalId);
+    if (!found) throw new Error(`serverless.yml declares no ${logicalId}`);
+    return found;
+  }
+
+  /** Everything that never reached its target: EventBridge dead letters and Lambda on-failure records. */
+  deadLetters(): (DeadLetter | FailedDelivery)[] {
+    return [...this.events.deadLetters(), ...this.events.droppedDeliveries(), ...this.queues.messages()];
+  }
+
+  /** Resolves when no event, invocation, notification or execution is in flight. */
+  async idle(): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      await Promise.all([this.events.idle(), this.lambda.idle(), this.stepFunctions.idle(), this.sns.idle()]);
+      // One service's work may have started another's; settle again until nothing moved.
+      await new Promise((resolve) => setImmediate(resolve));
+      const settled = await Promise.race([
+        Promise.all([this.events.idle(), this.lambda.idle(), this.stepFunctions.idle(), this.sns.idle()]).then(() => true),
+        new Promise<boolean>((resolve) => setImmediate(() => resolve(false))),
+      ]);
+      if (settled) return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stepFunctions.close();
+    await this.lambda.close();
+    await this.events.close();
+    await this.sns.close();
+    this.kms.close();
+    await this.server.close();
+    await this.queues.flushed();
+    this.restoreTime();
+    this.restoreEnvironment();
+  }
+}
+
+export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promise<EmbeddedAws> {
+  const projectRoot = options.projectRoot ?? process.cwd();
+  const region = options.region ?? 'eu-west-1';
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+  const log = options.log ?? ((line: string) => console.warn(line));
+  const config = await printServerlessConfig(projectRoot, options.stage ?? 'local', region, options.params);
+  const deployment = planDeployment(config, accountId);
+  // Started once the configuration is read, so the seconds osls takes do not become weeks.
+  const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: options.start });
+
+  const queues = new DeadLetterQueues({ clock, file: options.deadLetterFile });
+  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, log });
+  const stepFunctions = new EmbeddedStepFunctions({ clock, faults: options.faults, invokeFunction: (arn, payload) => lambda.invoke(arn, payload) });
+  const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
+  const events: EmbeddedEventBridge = new EmbeddedEventBridge({
+    clock,
+    faults: options.faults,
+    log,
+    deliver: (target, event) => deliverToTarget(target, event, { lambda, stepFunctions, sns, region, accountId }),
+  });
+  const kms = new EmbeddedKms({
+    clock,
+    accountId,
+    faults: options.faults,
+    quotas: options.quotas ?? false,
+    deletionLagMs: options.deletionLagMs,
+    emit: (event) => events.putEvent(event),
+  });
+
+  const server = new EmbeddedAwsServer({ port: options.port, defaultRegion: region, accountId, jsonServices: [kms, events, stepFunctions], queryServices: [sns] });
+  const endpoint = await server.listen();
+
+  const context: RequestContext = { region, accountId, accessKeyId: EMBEDDED_CREDENTIALS.accessKeyId, requestId: randomUUID() };
+  for (const topic of deployment.topics) await sns.handle('CreateTopic', { Action: 'CreateTopic', Name: topic.name }, context);
+  for (const bus of deployment.eventBuses) await events.handle('CreateEventBus', { Name: bus.name }, context);
+  for (const rule of deployment.rules) {
+    events.addRule({ region, accountId, name: rule.name, eventBusName: rule.eventBusName, eventPattern: rule.pattern, targets: [rule.target] });
+  }
+  for (const machine of deployment.stateMachines) stepFunctions.registerStateMachine(machine.arn, machine.definition, machine.type);
+
+  const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
+  const restoreTime = useTimeSource(clock);
+
+  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, server, restoreTime, restoreEnvironment });
+}
+
+/**
+ * The functions share this process, so their environments are merged into it: serverless.yml's
+ * provider-wide settings plus each function's own. Two functions that need different values for
+ * one variable cannot share a process, and are refused rather than silently given one of them.
+ */
+function setFunctionEnvironment(deployment: LocalDeployment, endpoint: string, overrides: Record<string, string>): () => void {
+  const merged: Record<string, string> = {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: deployment.region,
+    AWS_DEFAULT_REGION: deployment.region,
+    AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
+  };
+  const owner: Record<string, string> = {};
+  for (const fn of deployment.functions) {
+    for (const [name, value] of Object.entries(fn.environment)) {
+      if (name in owner && merged[name] !== value) {
+        throw new Error(`functions ${owner[name]} and ${fn.key} set ${name} differently; the embedded AWS runs them in one process`);
+      }
+      owner[name] = fn.key;
+      merged[name] = value;
+    }
+  }
+  Object.assign(merged, overrides);
+  const previous = Object.fromEntries([...Object.keys(merged), 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [name, process.env[name]]));
+  // Credentials from the machine would be sent to loopback only, but must never be used by mistake.
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  Object.assign(process.env, merged);
+  return () => {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+async function deliverToTarget(
+  target: RuleTarget,
+  event: EventBridgeEvent,
+  services: { lambda: EmbeddedLambda; stepFunctions: EmbeddedStepFunctions; sns: EmbeddedSns; region: string; accountId: string },
+): Promise<void> {
+  const context: RequestContext = { region: services.region, accountId: services.accountId, accessKeyId: 'events.amazonaws.com', requestId: randomUUID() };
+  const input = targetInput(target, event);
+  if (target.Arn.startsWith('arn:aws:lambda:')) {
+    if (!services.lambda.has(target.Arn)) throw new TargetInvocationError('ResourceNotFoundException', `Function not found: ${target.Arn}`, { retryable: false });
+    services.lambda.invokeAsync(target.Arn, input);
+    return;
+  }
+  if (target.Arn.includes(':states:')) {
+    await services.stepFunctions.handle('StartExecution', { stateMachineArn: target.Arn, input: JSON.stringify(input) }, context);
+    return;
+  }
+  if (target.Arn.startsWith('arn:aws:sns:')) {
+    await services.sns.handle('Publish', { Action: 'Publish', TopicArn: target.Arn, Message: JSON.stringify(input) }, context);
+    return;
+  }
+  throw new TargetInvocationError('UnsupportedTarget', `the embedded EventBridge cannot deliver to ${target.Arn}`, { retryable: false });
+}

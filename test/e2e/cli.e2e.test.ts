@@ -1,0 +1,90 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import {
+  CancelKeyDeletionCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  KMSClient,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
+import { waitFor } from '../support/embedded.ts';
+
+/** The `erasure` command as a user runs it: a child process, its output and its exit code. */
+function erasure(args: string[]): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['bin/erasure.js', ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  child.stderr.on('data', (chunk) => (output += String(chunk)));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+let running: ChildProcessWithoutNullStreams | undefined;
+afterEach(() => {
+  running?.kill('SIGKILL');
+  running = undefined;
+});
+
+describe('erasure local', () => {
+  it('serves KMS on loopback with its waiting-period rules, and stops cleanly on SIGTERM', async () => {
+    const server = erasure(['local', '--port', '0', '--time-scale', '200000']);
+    running = server.child;
+    const endpoint = await waitFor(() => /^endpoint (http:\/\/127\.0\.0\.1:\d+)$/m.exec(server.output())?.[1], 'the endpoint line', 30_000);
+    const kms = new KMSClient({ endpoint, region: 'eu-west-1', credentials: EMBEDDED_CREDENTIALS, maxAttempts: 1 });
+
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
+    const keyId = KeyMetadata?.KeyId ?? '';
+    await kms.send(new DisableKeyCommand({ KeyId: keyId }));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    const pending = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+    expect(pending).toMatchObject({ KeyState: 'PendingDeletion', DeletionDate: expect.any(Date) });
+    await expect(kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }))).rejects.toMatchObject({
+      name: 'KMSInvalidStateException',
+      message: `${KeyMetadata?.Arn} is pending deletion.`,
+    });
+    await kms.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe('Disabled');
+
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    // Seven virtual days at 200,000x real time: about three seconds.
+    const gone = await (async () => {
+      for (let tries = 0; tries < 200; tries++) {
+        const answer = await kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(() => undefined, (error: Error) => error);
+        if (answer) return answer;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return undefined;
+    })();
+    expect(gone).toMatchObject({ name: 'NotFoundException' });
+
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+    expect(server.output()).toContain('embedded AWS stopped');
+  }, 60_000);
+
+  it('refuses a time scale that is not a number', async () => {
+    const run = erasure(['local', '--time-scale', 'fast']);
+    running = run.child;
+    expect(await run.exit).not.toBe(0);
+    expect(run.output()).toContain('must be a positive number');
+  });
+});
+
+describe('the main job (npm start)', () => {
+  it('shows a complete erasure and exits 0', async () => {
+    const job = erasure(['demo']);
+    running = job.child;
+    expect(await job.exit).toBe(0);
+    const output = job.output();
+    expect(output).toMatch(/deletion scheduled: KMS will delete the key on \S+ \(30-day waiting period\)/);
+    expect(output).toMatch(/refused: KMSInvalidStateException: arn:aws:kms:\S+ is pending deletion\./);
+    expect(output).toContain('"detail-type": "AWS API Call via CloudTrail"');
+    expect(output).toContain('checked: DescribeKey answers NotFoundException');
+    expect(output.match(/unrecoverable: NotFoundException/g)).toHaveLength(3);
+    expect(output).toMatch(/user-5190: 3 records decrypt/);
+    expect(output).toContain('Erasure completed for subject');
+    expect(output).not.toContain('✗');
+  }, 60_000);
+});

@@ -1,0 +1,117 @@
+import { CancelKeyDeletionCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
+import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
+import { createSubjectKey, notificationsOf, publishClosure, sampleClosure, waitFor } from '../support/embedded.ts';
+
+/**
+ * The whole path on the embedded AWS, no mocks: an event on the closure bus, the rule, intake, the
+ * state machine, KMS, SNS. The virtual clock runs a million times faster than real time, so the
+ * 30-day waiting period of serverless.yml's default settings passes in under three seconds.
+ */
+let aws: EmbeddedAws;
+let kms: KMSClient;
+
+beforeAll(async () => {
+  aws = await startEmbeddedAws({ timeScale: 1_000_000, environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' }, log: () => undefined });
+  kms = new KMSClient(aws.clientConfig);
+}, 60_000);
+afterAll(async () => aws?.close());
+
+function executionsOf(subjectId: string) {
+  const fingerprint = fingerprintSubject(subjectId);
+  return aws.stepFunctions.executionsOf(aws.arnOf('ErasureStateMachine')).filter((execution) => execution.name.startsWith(executionName(fingerprint, 1)));
+}
+
+async function keyState(keyId: string): Promise<string> {
+  return kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(
+    (described) => described.KeyMetadata?.KeyState ?? '',
+    (error: Error) => error.name,
+  );
+}
+
+describe('an AccountClosed event, end to end', () => {
+  it("erases the subject's key and publishes scheduled, then completed with a certificate", async () => {
+    const key = await createSubjectKey(kms, 'e2e-happy');
+    await publishClosure(aws, sampleClosure('e2e-happy').detail);
+    await aws.idle();
+
+    expect(executionsOf('e2e-happy')).toEqual([expect.objectContaining({ status: 'SUCCEEDED' })]);
+    expect(await keyState(key.keyId)).toBe('NotFoundException');
+    const notifications = notificationsOf(aws, 'ErasureNotificationsTopic', fingerprintSubject('e2e-happy'));
+    expect(notifications.map((notification) => notification.kind)).toEqual(['scheduled', 'completed']);
+    expect(notifications[1]?.body.certificate.sanitized.keys).toEqual([expect.objectContaining({ keyArn: key.arn })]);
+  });
+
+  it('starts one erasure for a duplicate delivery', async () => {
+    const key = await createSubjectKey(kms, 'e2e-duplicate');
+    const detail = sampleClosure('e2e-duplicate').detail;
+    await publishClosure(aws, detail);
+    await publishClosure(aws, detail);
+    await aws.idle();
+
+    expect(executionsOf('e2e-duplicate')).toHaveLength(1);
+    expect(await keyState(key.keyId)).toBe('NotFoundException');
+    const kinds = notificationsOf(aws, 'ErasureNotificationsTopic', fingerprintSubject('e2e-duplicate')).map((notification) => notification.kind);
+    expect(kinds).toEqual(['scheduled', 'completed']);
+  });
+
+  it('reports a deletion an operator cancelled during the waiting period, and leaves the key Disabled', async () => {
+    const key = await createSubjectKey(kms, 'e2e-cancel');
+    await publishClosure(aws, sampleClosure('e2e-cancel').detail);
+    await waitFor(() => notificationsOf(aws, 'ErasureNotificationsTopic', fingerprintSubject('e2e-cancel')).length > 0, 'the scheduled notification');
+    await kms.send(new CancelKeyDeletionCommand({ KeyId: key.keyId }));
+    await aws.idle();
+
+    expect(await keyState(key.keyId)).toBe('Disabled');
+    expect(executionsOf('e2e-cancel')).toEqual([expect.objectContaining({ status: 'SUCCEEDED' })]);
+    const notifications = notificationsOf(aws, 'ErasureNotificationsTopic', fingerprintSubject('e2e-cancel'));
+    expect(notifications.map((notification) => notification.kind)).toEqual(['scheduled', 'cancelled']);
+    expect(notifications[1]?.body.keys).toEqual([expect.objectContaining({ fate: 'DeletionCancelled', keyState: 'Disabled' })]);
+  });
+
+  it("refuses an alias that points at another subject's key: the key untouched, on-call alerted", async () => {
+    const victim = await createSubjectKey(kms, 'e2e-victim');
+    await createSubjectKey(kms, 'e2e-victim', { alias: 'alias/erasure/subject/e2e-attacker' });
+    await publishClosure(aws, sampleClosure('e2e-attacker').detail);
+    await aws.idle();
+
+    expect(executionsOf('e2e-attacker')).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    expect(await keyState(victim.keyId)).toBe('Enabled');
+    const alerts = notificationsOf(aws, 'OnCallAlertsTopic', fingerprintSubject('e2e-attacker'));
+    expect(alerts).toEqual([expect.objectContaining({ kind: 'failed', body: expect.objectContaining({ error: 'KeyNotOwnedBySubject' }) })]);
+  });
+
+  it('refuses an AWS managed key named in the event and touches neither key', async () => {
+    const own = await createSubjectKey(kms, 'e2e-managed');
+    const managed = aws.kms.createAwsManagedKey(aws.deployment.region, 'alias/aws/s3');
+    await publishClosure(aws, sampleClosure('e2e-managed', { keyIds: [managed.keyId] }).detail);
+    await aws.idle();
+
+    expect(await keyState(own.keyId)).toBe('Enabled');
+    expect(await keyState(managed.keyId)).toBe('Enabled');
+    const alerts = notificationsOf(aws, 'OnCallAlertsTopic', fingerprintSubject('e2e-managed'));
+    expect(alerts.map((alert) => alert.body.error)).toEqual(['KeyNotCustomerManaged']);
+  });
+
+  it('puts a malformed event, with its error, in the dead-letter queue after Lambda retries it', async () => {
+    await publishClosure(aws, { subjectId: 'e2e-malformed', closedAt: 'not a date' });
+    await aws.idle();
+
+    const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue'));
+    const letter = letters.find((candidate) => JSON.stringify(candidate.body.requestPayload).includes('e2e-malformed'));
+    expect(letter?.body).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      responsePayload: { errorType: 'ClosureEventInvalid', errorMessage: expect.stringContaining('detail.closedAt') },
+    });
+    expect(executionsOf('e2e-malformed')).toEqual([]);
+  });
+
+  it('refuses an event from a source that is not allowed before it reaches intake', async () => {
+    const key = await createSubjectKey(kms, 'e2e-foreign-source');
+    await publishClosure(aws, sampleClosure('e2e-foreign-source').detail, 'com.example.attacker');
+    await aws.idle();
+    expect(await keyState(key.keyId)).toBe('Enabled');
+    expect(executionsOf('e2e-foreign-source')).toEqual([]);
+  });
+});
