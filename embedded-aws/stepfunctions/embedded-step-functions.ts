@@ -3,7 +3,7 @@ import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-l
 import type { Clock } from '../clock.ts';
 import { AwsServiceError, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
 import { allStates, type Definition } from './definition.ts';
-import { VIRTUAL_WAIT_RESOURCE, onVirtualTime, virtualWait } from './virtual-time.ts';
+import { RetryBackoff, VIRTUAL_WAIT_RESOURCE, onVirtualTime, virtualWait } from './virtual-time.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -157,7 +157,8 @@ export class EmbeddedStepFunctions implements JsonService {
   }
 
   private run(machine: RegisteredStateMachine, executionArn: string, name: string, input: string, parsedInput: unknown): Execution {
-    const { definition, waits } = onVirtualTime(machine.definition, this.clock.timeScale ?? 1);
+    const { definition, waits, tasks } = onVirtualTime(machine.definition, this.clock.timeScale ?? 1);
+    const backoff = new RetryBackoff();
     const originalStates = allStates(machine.definition);
     const execution: Execution = {
       executionArn,
@@ -185,13 +186,27 @@ export class EmbeddedStepFunctions implements JsonService {
         if (resource === VIRTUAL_WAIT_RESOURCE) {
           return (await virtualWait(waits.get(stateName) ?? state, payload, this.clock, execution.abort.signal)) as never;
         }
-        return (await this.invokeTask(resource, payload)) as never;
+        const original = tasks.get(stateName) ?? state;
+        try {
+          const result = await withTimeout(this.invokeTask(resource, payload), original.TimeoutSeconds as number | undefined);
+          backoff.succeeded(stateName, payload);
+          return result as never;
+        } catch (error) {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          const delay = backoff.delayBeforeRetry(original, stateName, payload, failure);
+          if (delay !== undefined) await this.clock.sleep(delay, execution.abort.signal);
+          throw failure;
+        }
       };
     }
 
     const runner = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
     const started = runner.run(parsedInput as never, {
-      overrides: { taskResourceLocalHandlers: localHandlers },
+      overrides: {
+        taskResourceLocalHandlers: localHandlers,
+        // Task backoff is slept on the virtual clock by the handler wrapper above.
+        retryIntervalOverrides: Object.fromEntries([...tasks.keys()].map((name) => [name, 0])),
+      },
       context: {
         Execution: { Id: executionArn, Name: name, Input: parsedInput as never, StartTime: execution.startDate.toISOString() },
         StateMachine: { Id: machine.arn, Name: machine.name },
@@ -345,6 +360,24 @@ export class EmbeddedStepFunctions implements JsonService {
     const execution = typeof arn === 'string' ? this.executions.get(arn) : undefined;
     if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
     return execution;
+  }
+}
+
+/** A Task's TimeoutSeconds, on the real clock: the handler's work takes real time. */
+async function withTimeout<T>(work: Promise<T>, timeoutSeconds: number | undefined): Promise<T> {
+  if (!timeoutSeconds) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`the task did not finish within ${timeoutSeconds} seconds`);
+      error.name = 'States.Timeout';
+      reject(error);
+    }, timeoutSeconds * 1000);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -4,17 +4,33 @@ import type { Definition, StateDefinition } from './definition.ts';
 /**
  * aws-local-stepfunctions waits and backs off on the real clock (setTimeout, Date.now). To put
  * Wait states and retries on the embedded AWS's one virtual clock, the definition it runs is
- * rewritten: every Wait becomes a Task answered by `virtualWait`, which sleeps on the virtual clock
- * and passes its input through, as a Wait does; retry intervals are divided by the time scale, so
- * the runner's own backoff, jitter and cap play out in the same virtual time.
+ * rewritten:
+ * - every Wait becomes a Task answered by `virtualWait`, which sleeps on the virtual clock and
+ *   passes its input through, as a Wait does;
+ * - a Task keeps its Retry, so the runner still matches errors and counts attempts, but the runner
+ *   retries at once (its intervals are overridden to 0) and the backoff is slept on the virtual
+ *   clock by `RetryBackoff` before the failure is handed back;
+ * - a Task's TimeoutSeconds is enforced by the embedded Step Functions on the real clock (a
+ *   handler's work takes real time), so the runner's own timer is pushed out of the way;
+ * - Map and Parallel states' own Retry intervals are divided by the time scale: the runner sleeps
+ *   those itself, at the clock's rate but deaf to `advance`.
  */
 export const VIRTUAL_WAIT_RESOURCE = 'arn:aws:states:::embedded:wait';
 
 // The runner arms one real setTimeout per Task timeout; Node caps timers at 2^31-1 ms.
 const WAIT_TASK_TIMEOUT_SECONDS = 2_000_000;
 
-export function onVirtualTime(definition: Definition, timeScale: number): { definition: Definition; waits: Map<string, StateDefinition> } {
+export interface VirtualTimePlan {
+  definition: Definition;
+  /** The original Wait states, by name. */
+  waits: Map<string, StateDefinition>;
+  /** The original Task states (Retry, TimeoutSeconds), by name. */
+  tasks: Map<string, StateDefinition>;
+}
+
+export function onVirtualTime(definition: Definition, timeScale: number): VirtualTimePlan {
   const waits = new Map<string, StateDefinition>();
+  const tasks = new Map<string, StateDefinition>();
   const rewrite = (machine: Definition): Definition => ({
     ...machine,
     States: Object.fromEntries(
@@ -23,6 +39,10 @@ export function onVirtualTime(definition: Definition, timeScale: number): { defi
           waits.set(name, state);
           const { Seconds: _s, Timestamp: _t, SecondsPath: _sp, TimestampPath: _tp, ...rest } = state;
           return [name, { ...rest, Type: 'Task', Resource: VIRTUAL_WAIT_RESOURCE, TimeoutSeconds: WAIT_TASK_TIMEOUT_SECONDS }];
+        }
+        if (state.Type === 'Task') {
+          tasks.set(name, state);
+          return [name, { ...state, TimeoutSeconds: WAIT_TASK_TIMEOUT_SECONDS }];
         }
         const rewritten: StateDefinition = { ...state };
         if (Array.isArray(state.Retry)) {
@@ -40,7 +60,55 @@ export function onVirtualTime(definition: Definition, timeScale: number): { defi
       }),
     ),
   });
-  return { definition: rewrite(definition), waits };
+  return { definition: rewrite(definition), waits, tasks };
+}
+
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: 'FULL' | 'NONE';
+}
+
+/**
+ * A Task's retry backoff on the virtual clock. Attempts are counted per state and input, which
+ * tells apart the concurrent iterations of a Map and matches the runner's own count, since a
+ * retry repeats the same input.
+ */
+export class RetryBackoff {
+  private readonly attempts = new Map<string, number>();
+  private readonly random: () => number;
+
+  constructor(random: () => number = Math.random) {
+    this.random = random;
+  }
+
+  succeeded(stateName: string, input: unknown): void {
+    const prefix = `${stateName}\u0000${JSON.stringify(input)}\u0000`;
+    for (const key of this.attempts.keys()) if (key.startsWith(prefix)) this.attempts.delete(key);
+  }
+
+  /** How long (virtual ms) to back off before the retry the runner is about to make; undefined when it will not retry. */
+  delayBeforeRetry(state: StateDefinition, stateName: string, input: unknown, error: Error): number | undefined {
+    const retriers = (state.Retry as Retrier[] | undefined) ?? [];
+    const index = retriers.findIndex((retrier) =>
+      retrier.ErrorEquals.some((name) => name === error.name || name === 'States.ALL' || (name === 'States.TaskFailed' && error.name !== 'States.Timeout')),
+    );
+    const retrier = retriers[index];
+    if (!retrier) return undefined;
+    const key = `${stateName}\u0000${JSON.stringify(input)}\u0000${index}`;
+    const made = this.attempts.get(key) ?? 0;
+    if (made >= (retrier.MaxAttempts ?? 3)) {
+      this.attempts.delete(key);
+      return undefined;
+    }
+    this.attempts.set(key, made + 1);
+    const interval = (retrier.IntervalSeconds ?? 1) * 1000 * (retrier.BackoffRate ?? 2) ** made;
+    const capped = retrier.MaxDelaySeconds !== undefined ? Math.min(interval, retrier.MaxDelaySeconds * 1000) : interval;
+    return retrier.JitterStrategy === 'FULL' ? this.random() * capped : capped;
+  }
 }
 
 /** Sleeps on the virtual clock for as long as the original Wait state says, and returns its input. */
