@@ -6,6 +6,7 @@ import { printServerlessConfig } from './deployment/serverless-print.ts';
 import { EmbeddedEventBridge, TargetInvocationError, targetInput, type EventBridgeEvent, type FailedDelivery, type RuleTarget } from './eventbridge/embedded-event-bridge.ts';
 import { EmbeddedKms } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
+import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
 import { EmbeddedAwsServer } from './server.ts';
 import { EmbeddedSns } from './sns/embedded-sns.ts';
@@ -154,7 +155,8 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
   const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: options.start });
 
   const queues = new DeadLetterQueues({ clock, file: options.deadLetterFile });
-  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, log });
+  const invocations = await concurrentInvocationStore();
+  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, log });
   const stepFunctions = new EmbeddedStepFunctions({ clock, faults: options.faults, invokeFunction: (arn, payload) => lambda.invoke(arn, payload) });
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
@@ -201,6 +203,7 @@ function setFunctionEnvironment(deployment: LocalDeployment, endpoint: string, o
     AWS_DEFAULT_REGION: deployment.region,
     AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
+    AWS_LAMBDA_MAX_CONCURRENCY: MAX_CONCURRENCY,
   };
   const owner: Record<string, string> = {};
   for (const fn of deployment.functions) {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { LocalFunctionDeployment } from '../deployment/local-deployment.ts';
 import type { DeadLetterQueues } from '../sqs/dead-letter-queues.ts';
+import type { InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { runInvocation } from './invocation-store.ts';
 import { LambdaFunctionError, invokeForResult, loadHandler, type LambdaHandler, type LocalFunction } from './local-functions.ts';
 
 // Lambda retries a failed asynchronous invocation after about one minute, then after about two.
@@ -22,9 +24,19 @@ export class EmbeddedLambda {
   private readonly deadLetters: DeadLetterQueues;
   private readonly shutdown = new AbortController();
   private readonly log: (line: string) => void;
+  private readonly invocations: InvokeStoreBase;
 
-  constructor(options: { projectRoot: string; clock: Clock; functions: LocalFunctionDeployment[]; deadLetters: DeadLetterQueues; log?: (line: string) => void }) {
+  constructor(options: {
+    projectRoot: string;
+    clock: Clock;
+    functions: LocalFunctionDeployment[];
+    deadLetters: DeadLetterQueues;
+    /** The runtime's per-invocation store: see invocation-store.ts. */
+    invocations: InvokeStoreBase;
+    log?: (line: string) => void;
+  }) {
     this.projectRoot = options.projectRoot;
+    this.invocations = options.invocations;
     this.clock = options.clock;
     this.deadLetters = options.deadLetters;
     this.log = options.log ?? ((line) => console.warn(line));
@@ -41,7 +53,8 @@ export class EmbeddedLambda {
   /** Invocation type RequestResponse: resolves with the function's result, rejects with LambdaFunctionError. */
   async invoke(functionArnOrName: string, payload: unknown): Promise<unknown> {
     const fn = this.function(functionArnOrName);
-    return invokeForResult(await this.handler(fn), asLocalFunction(fn), payload);
+    const handler = await this.handler(fn);
+    return runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload));
   }
 
   /** Invocation type Event: accepted at once; failures are retried, then sent to the on-failure destination. */
