@@ -17,7 +17,7 @@ program
   .option('--stage <name>', 'serverless.yml stage to deploy locally', 'local')
   .option('--region <name>', 'AWS Region the local resources live in', 'eu-west-1')
   .option('--quotas', 'enforce KMS request quotas (ThrottlingException over quota)', false)
-  .option('--deletion-lag-hours <h>', 'how long after its deletion date KMS really deletes a key (AWS: up to 24)', positive, 0)
+  .option('--deletion-lag-hours <h>', 'how long after its deletion date KMS really deletes a key (AWS: up to 24)', notNegative, 0)
   .action(async (options) => {
     await runLocal(options);
   });
@@ -38,8 +38,20 @@ function integer(value: string): number {
 
 function positive(value: string): number {
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be a positive number');
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
   return parsed;
 }
 
-await program.parseAsync(process.argv);
+function notNegative(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('must be zero or more');
+  return parsed;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A failure the user can act on is one line, not a stack trace.
+  process.stderr.write(`erasure: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

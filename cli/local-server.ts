@@ -14,7 +14,6 @@ export interface LocalOptions {
  * signal that it is ready (scripts wait for it); it runs until SIGINT or SIGTERM.
  */
 export async function runLocal(options: LocalOptions): Promise<void> {
-  if (options.timeScale <= 0) throw new Error('--time-scale must be greater than 0');
   const aws = await startEmbeddedAws({
     port: options.port,
     timeScale: options.timeScale,

@@ -39,7 +39,9 @@ export class EmbeddedAwsServer {
   async listen(): Promise<string> {
     const host = this.options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        reject(error.code === 'EADDRINUSE' ? new Error(`port ${this.options.port} is already in use on ${host}; choose another with --port`) : error);
+      });
       this.server.listen(this.options.port ?? 0, host, () => resolve());
     });
     const { port } = this.server.address() as AddressInfo;

@@ -279,12 +279,7 @@ export class EmbeddedStepFunctions implements JsonService {
 
   private describeExecution(execution: Execution): JsonObject {
     return {
-      executionArn: execution.executionArn,
-      stateMachineArn: execution.stateMachineArn,
-      name: execution.name,
-      status: execution.status,
-      startDate: epochSeconds(execution.startDate),
-      ...(execution.stopDate ? { stopDate: epochSeconds(execution.stopDate) } : {}),
+      ...summarise(execution),
       input: execution.input,
       inputDetails: { included: true },
       ...(execution.output !== undefined ? { output: execution.output, outputDetails: { included: true } } : {}),
@@ -302,14 +297,7 @@ export class EmbeddedStepFunctions implements JsonService {
     const size = typeof request.maxResults === 'number' && request.maxResults > 0 ? request.maxResults : 100;
     const page = all.slice(start, start + size);
     return {
-      executions: page.map((execution) => ({
-        executionArn: execution.executionArn,
-        stateMachineArn: execution.stateMachineArn,
-        name: execution.name,
-        status: execution.status,
-        startDate: epochSeconds(execution.startDate),
-        ...(execution.stopDate ? { stopDate: epochSeconds(execution.stopDate) } : {}),
-      })),
+      executions: page.map(summarise),
       ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
     };
   }
@@ -361,6 +349,17 @@ export class EmbeddedStepFunctions implements JsonService {
     if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
     return execution;
   }
+}
+
+function summarise(execution: Execution): JsonObject {
+  return {
+    executionArn: execution.executionArn,
+    stateMachineArn: execution.stateMachineArn,
+    name: execution.name,
+    status: execution.status,
+    startDate: epochSeconds(execution.startDate),
+    ...(execution.stopDate ? { stopDate: epochSeconds(execution.stopDate) } : {}),
+  };
 }
 
 /** A Task's TimeoutSeconds, on the real clock: the handler's work takes real time. */

@@ -64,12 +64,24 @@ describe('erasure local', () => {
     expect(server.output()).toContain('embedded AWS stopped');
   }, 60_000);
 
-  it('refuses a time scale that is not a number', async () => {
-    const run = erasure(['local', '--time-scale', 'fast']);
+  it.each(['fast', '0', '-5'])('refuses the time scale %s with a clear message', async (timeScale) => {
+    const run = erasure(['local', '--time-scale', timeScale]);
     running = run.child;
     expect(await run.exit).not.toBe(0);
+    expect(run.output()).toContain("option '--time-scale <N>' argument");
     expect(run.output()).toContain('must be a positive number');
   });
+
+  it('says which port is taken instead of crashing', async () => {
+    const first = erasure(['local', '--port', '0']);
+    running = first.child;
+    const port = await waitFor(() => /^endpoint http:\/\/127\.0\.0\.1:(\d+)$/m.exec(first.output())?.[1], 'the endpoint line', 30_000);
+    const second = erasure(['local', '--port', port]);
+    expect(await second.exit).toBe(1);
+    expect(second.output()).toContain(`port ${port} is already in use`);
+    first.child.kill('SIGTERM');
+    await first.exit;
+  }, 60_000);
 });
 
 describe('the main job (npm start)', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { captureLogs } from '../support/invoke.ts';
+import { erasureRequestFor } from '../support/settings.ts';
 
 /**
  * All functions share one process in the embedded AWS; concurrent invocations must still log with
@@ -17,15 +18,7 @@ afterAll(async () => aws?.close());
 describe('concurrent invocations in one process', () => {
   it('keep each log line with its own function and correlation keys', async () => {
     const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-local:erasure-concurrent';
-    const requestFor = (subjectId: string) => ({
-      subjectId,
-      subjectFingerprint: fingerprintSubject(subjectId),
-      eventId: `event-${subjectId}`,
-      source: 'com.example.accounts',
-      closedAt: '2026-11-20T09:29:41Z',
-      reason: null,
-      keyIds: [],
-    });
+    const requestFor = erasureRequestFor;
     const subjects = Array.from({ length: 8 }, (_, index) => `concurrent-${index}`);
     const logs = await captureLogs(() =>
       Promise.allSettled(

@@ -2,9 +2,9 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
-import type { ErasureRequest } from '../../functions/lib/erasure/closure-event.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { createSubjectKey, sampleClosure } from '../support/embedded.ts';
+import { erasureRequestFor } from '../support/settings.ts';
 
 /**
  * Each handler, invoked as Lambda invokes it, against the embedded AWS: real SDK clients over
@@ -24,9 +24,7 @@ afterAll(async () => aws?.close());
 const invoke = (fn: string, payload: unknown) => aws.lambda.invoke(`crypto-erasure-local-${fn}`, payload);
 const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-local:erasure-integration';
 
-function requestFor(subjectId: string, keyIds: string[] = []): ErasureRequest {
-  return { subjectId, subjectFingerprint: fingerprintSubject(subjectId), eventId: `event-${subjectId}`, source: 'com.example.accounts', closedAt: '2026-11-20T09:29:41Z', reason: null, keyIds };
-}
+const requestFor = erasureRequestFor;
 
 async function keyState(keyId: string): Promise<string> {
   return kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(

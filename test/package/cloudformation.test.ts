@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useFunctionEnvironment } from '../support/settings.ts';
 
 const run = promisify(execFile);
 
@@ -84,6 +86,29 @@ describe('the packaged CloudFormation template', () => {
   it('passes the settings to the functions', () => {
     const resolve = resources.ResolveKeysLambdaFunction?.Properties.Environment.Variables;
     expect(resolve).toMatchObject({ PENDING_WINDOW_DAYS: '30', SUBJECT_TAG_KEY: 'erasure:subject', ALIAS_PREFIX: 'alias/erasure/subject' });
+  });
+});
+
+describe('the packaged functions', () => {
+  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify'];
+
+  async function loadBundle(name: string): Promise<Record<string, unknown>> {
+    const unpacked = join(packageDir, `${name}-unpacked`);
+    await run('python3', ['-m', 'zipfile', '-e', join(packageDir, `${name}.zip`), unpacked]);
+    const [bundle] = readdirSync(join(unpacked, 'functions')).filter((file) => file.endsWith('.mjs'));
+    return import(pathToFileURL(join(unpacked, 'functions', bundle ?? 'missing.mjs')).href);
+  }
+
+  it.each(functionNames)('%s is an ES module bundle that loads on Node 22 and exports its handler', async (name) => {
+    const bundle = await loadBundle(name);
+    expect(typeof bundle.handler).toBe('function');
+  });
+
+  it('the bundled intake refuses a malformed event by name, as deployed', async () => {
+    useFunctionEnvironment();
+    const { handler } = (await loadBundle('intake')) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+    const context = { functionName: 'intake', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:intake', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 };
+    await expect(handler(JSON.parse(readFileSync('events/account-closed-malformed.json', 'utf8')), context)).rejects.toMatchObject({ name: 'ClosureEventInvalid' });
   });
 });
 

@@ -53,7 +53,7 @@ export class KmsDouble {
     this.mock.on(DisableKeyCommand).callsFake(({ KeyId }) =>
       this.answer('DisableKey', () => {
         const key = this.find(KeyId);
-        if (key.keyState === 'PendingDeletion') throw invalidState(`${arnOf(key)} is pending deletion.`);
+        if (key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion') throw invalidState(`${arnOf(key)} is pending deletion.`);
         if (key.keyState === 'PendingImport') throw invalidState(`${arnOf(key)} is pending import.`);
         key.keyState = 'Disabled';
         return {};
@@ -62,7 +62,7 @@ export class KmsDouble {
     this.mock.on(ScheduleKeyDeletionCommand).callsFake(({ KeyId, PendingWindowInDays }) =>
       this.answer('ScheduleKeyDeletion', () => {
         const key = this.find(KeyId);
-        if (key.keyState === 'PendingDeletion') throw invalidState(`${arnOf(key)} is pending deletion.`);
+        if (key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion') throw invalidState(`${arnOf(key)} is pending deletion.`);
         key.keyState = 'PendingDeletion';
         key.deletionDate = new Date(now().getTime() + (PendingWindowInDays ?? 30) * 86_400_000);
         return { KeyId: arnOf(key), KeyState: key.keyState, DeletionDate: key.deletionDate, PendingWindowInDays };

@@ -1,3 +1,4 @@
+import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import type { KeyPolicy, NotificationConfig } from '../../functions/lib/erasure/settings.ts';
 
 export const ACCOUNT_ID = '111122223333';
@@ -39,3 +40,17 @@ export const functionEnvironment: Record<string, string> = {
 export function useFunctionEnvironment(): void {
   Object.assign(process.env, functionEnvironment);
 }
+
+export function erasureRequestFor(subjectId: string, keyIds: string[] = []) {
+  return {
+    subjectId,
+    subjectFingerprint: fingerprintSubject(subjectId),
+    eventId: `event-${subjectId}`,
+    source: 'com.example.accounts',
+    closedAt: '2026-11-20T09:29:41Z',
+    reason: null,
+    keyIds,
+  };
+}
+
+export const EXECUTION_ARN = `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:crypto-erasure-test:erasure-1`;

@@ -23,8 +23,8 @@ describe('disableErasureKey', () => {
     expect(key.keyState).toBe('Disabled');
   });
 
-  it('treats a key already pending deletion as done', async () => {
-    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion' });
+  it.each(['PendingDeletion', 'PendingReplicaDeletion'])('treats a key already in %s as done', async (keyState) => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState });
     await expect(disableErasureKey(keys(), erasureKey(key))).resolves.toMatchObject({ outcome: 'already-pending-deletion' });
   });
 
@@ -66,6 +66,12 @@ describe('scheduleErasureKeyDeletion', () => {
     const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
     const scheduled = await scheduleErasureKeyDeletion(keys(), erasureKey(key), 30);
     expect(scheduled).toMatchObject({ alreadyScheduled: true, deletionDate: deletionDate.toISOString(), keyState: 'PendingDeletion' });
+  });
+
+  it('treats a multi-Region primary already waiting for its replicas as scheduled, with no date yet', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingReplicaDeletion' });
+    const scheduled = await scheduleErasureKeyDeletion(keys(), erasureKey(key), 7);
+    expect(scheduled).toMatchObject({ alreadyScheduled: true, keyState: 'PendingReplicaDeletion', deletionDate: null });
   });
 
   it('lets a throttled call fail so the state machine retries it', async () => {

@@ -2,17 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ErasureExecutions, ExecutionStatus } from '../../../functions/lib/aws/erasure-executions.ts';
 import type { ErasureRequest } from '../../../functions/lib/erasure/closure-event.ts';
 import { MAX_ATTEMPTS, startErasure } from '../../../functions/lib/erasure/erasure-start.ts';
-import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { erasureRequestFor } from '../../support/settings.ts';
 
-const request: ErasureRequest = {
-  subjectId: 'user-1',
-  subjectFingerprint: fingerprintSubject('user-1'),
-  eventId: 'event-1',
-  source: 'com.example.accounts',
-  closedAt: '2026-11-20T09:29:41Z',
-  reason: null,
-  keyIds: [],
-};
+const request: ErasureRequest = { ...erasureRequestFor('user-1'), eventId: 'event-1' };
 
 /** Step Functions as intake sees it: names already taken, each with its status. */
 function executions(taken: Record<string, ExecutionStatus>): ErasureExecutions & { started: string[] } {

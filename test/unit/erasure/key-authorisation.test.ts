@@ -95,7 +95,7 @@ describe('resolveErasureKeys', () => {
     });
   });
 
-  it.each(['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable'])('accepts a key in state %s', async (keyState) => {
+  it.each(['Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable'])('accepts a key in state %s', async (keyState) => {
     kms.addKey({ subjectId: 'user-1', keyState });
     const [key] = await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
     expect(key?.keyState).toBe(keyState);

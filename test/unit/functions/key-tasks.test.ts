@@ -1,10 +1,8 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ErasureRequest } from '../../../functions/lib/erasure/closure-event.ts';
-import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { invoke } from '../../support/invoke.ts';
 import { KmsDouble, arnOf, throttled } from '../../support/kms-double.ts';
-import { useFunctionEnvironment } from '../../support/settings.ts';
+import { EXECUTION_ARN, erasureRequestFor, useFunctionEnvironment } from '../../support/settings.ts';
 
 let resolveKeys: typeof import('../../../functions/resolve-keys.ts').handler;
 let disableKey: typeof import('../../../functions/disable-key.ts').handler;
@@ -19,16 +17,8 @@ beforeAll(async () => {
   ({ handler: checkDeletion } = await import('../../../functions/check-deletion.ts'));
 });
 
-const request: ErasureRequest = {
-  subjectId: 'user-1',
-  subjectFingerprint: fingerprintSubject('user-1'),
-  eventId: 'event-1',
-  source: 'com.example.accounts',
-  closedAt: '2026-11-20T09:29:41Z',
-  reason: null,
-  keyIds: [],
-};
-const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
+const request = erasureRequestFor('user-1');
+const execution = EXECUTION_ARN;
 
 describe('key task handlers', () => {
   let kms: KmsDouble;

@@ -1,9 +1,8 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { invoke } from '../../support/invoke.ts';
-import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../../support/settings.ts';
+import { ERASURE_TOPIC_ARN, EXECUTION_ARN, ONCALL_TOPIC_ARN, erasureRequestFor, useFunctionEnvironment } from '../../support/settings.ts';
 
 const sns = mockClient(SNSClient);
 let handler: typeof import('../../../functions/notify.ts').handler;
@@ -14,16 +13,8 @@ beforeAll(async () => {
 });
 afterEach(() => sns.reset());
 
-const request = {
-  subjectId: 'user-1',
-  subjectFingerprint: fingerprintSubject('user-1'),
-  eventId: 'event-1',
-  source: 'com.example.accounts',
-  closedAt: '2026-11-20T09:29:41Z',
-  reason: null,
-  keyIds: [],
-};
-const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
+const request = erasureRequestFor('user-1');
+const execution = EXECUTION_ARN;
 
 describe('notify handler', () => {
   it('publishes a failure to the erasure topic and to on-call, with a kind attribute', async () => {
