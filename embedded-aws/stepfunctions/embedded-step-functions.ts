@@ -48,6 +48,7 @@ export interface EmbeddedStepFunctionsOptions {
 
 // Execution names (AWS StartExecution): 1 to 80 characters, none of whitespace, brackets,
 // wildcards, or these specials: " # % \ ^ | ~ ` $ & , ; : /, nor control characters.
+const NAME_RESERVATION_MS = 90 * 86_400_000;
 const FORBIDDEN_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 
 /**
@@ -144,9 +145,11 @@ export class EmbeddedStepFunctions implements JsonService {
     }
     const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = this.executions.get(executionArn);
-    if (existing) {
+    // A closed execution's name is reserved for 90 days, then free again.
+    const released = existing?.stopDate !== undefined && this.clock.now().getTime() - existing.stopDate.getTime() > NAME_RESERVATION_MS;
+    if (existing && !released) {
       // A Standard workflow's StartExecution is idempotent only for a running execution with the
-      // same name and input; otherwise the name stays taken (for 90 days on AWS; here, for good).
+      // same name and input; any other use of the name is ExecutionAlreadyExists.
       if (existing.status === 'RUNNING' && existing.input === input) {
         return { executionArn, startDate: epochSeconds(existing.startDate) };
       }

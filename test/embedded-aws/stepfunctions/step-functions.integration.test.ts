@@ -83,6 +83,18 @@ describe('StartExecution', () => {
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'closed', input }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
   });
 
+  it('frees the name of a closed execution after 90 days', async () => {
+    const input = dueIn(0);
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'reused', input }));
+    await stepFunctions.idle();
+    clock.advance(89 * DAY);
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'reused', input }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    clock.advance(2 * DAY);
+    const again = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'reused', input: dueIn(0) }));
+    await stepFunctions.idle();
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: again.executionArn }))).status).toBe('SUCCEEDED');
+  });
+
   it.each(['has space', 'a'.repeat(81), 'slash/name', ''])('refuses the name %j', async (name) => {
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name, input: '{}' }))).rejects.toMatchObject({
       name: expect.stringMatching(/InvalidName|ValidationException/),
