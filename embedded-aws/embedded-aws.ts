@@ -30,8 +30,6 @@ export interface EmbeddedAwsOptions {
   /** How late KMS really deletes a key after its DeletionDate (up to 24 hours on AWS). */
   deletionLagMs?: number;
   faults?: FaultInjector;
-  /** Appends every dead letter here as a JSON line. */
-  deadLetterFile?: string;
   /** Where the services report what an operator would see in CloudWatch (failed deliveries...). */
   log?: (line: string) => void;
   /** Where SNS `console` subscriptions print. */
@@ -112,23 +110,23 @@ export class EmbeddedAws {
     return found;
   }
 
-  /** Everything that never reached its target: EventBridge dead letters and Lambda on-failure records. */
+  /**
+   * Everything that never reached its target: the dead-letter queues' messages (EventBridge dead
+   * letters, Lambda on-failure records) and deliveries AWS would have dropped for want of a queue.
+   */
   deadLetters(): (DeadLetter | FailedDelivery)[] {
-    return [...this.events.deadLetters(), ...this.events.droppedDeliveries(), ...this.queues.messages()];
+    return [...this.queues.messages(), ...this.events.droppedDeliveries()];
   }
 
   /** Resolves when no event, invocation, notification or execution is in flight. */
   async idle(): Promise<void> {
-    for (let round = 0; round < 100; round++) {
-      await Promise.all([this.events.idle(), this.lambda.idle(), this.stepFunctions.idle(), this.sns.idle()]);
-      // One service's work may have started another's; settle again until nothing moved.
+    const services = [this.events, this.lambda, this.stepFunctions, this.sns];
+    // One service's work may start another's (a rule invokes a function, which starts an
+    // execution): settle until, a turn of the event loop later, none of them has work.
+    do {
+      await Promise.all(services.map((service) => service.idle()));
       await new Promise((resolve) => setImmediate(resolve));
-      const settled = await Promise.race([
-        Promise.all([this.events.idle(), this.lambda.idle(), this.stepFunctions.idle(), this.sns.idle()]).then(() => true),
-        new Promise<boolean>((resolve) => setImmediate(() => resolve(false))),
-      ]);
-      if (settled) return;
-    }
+    } while (services.some((service) => service.busy));
   }
 
   async close(): Promise<void> {
@@ -138,13 +136,28 @@ export class EmbeddedAws {
     await this.sns.close();
     this.kms.close();
     await this.server.close();
-    await this.queues.flushed();
     this.restoreTime();
     this.restoreEnvironment();
+    running = false;
   }
 }
 
+// The handlers keep their SDK clients and clock at module scope, as on Lambda, and this process
+// has one copy of each module: two embedded AWSes at once would share them.
+let running = false;
+
 export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promise<EmbeddedAws> {
+  if (running) throw new Error('an embedded AWS is already running in this process; close it before starting another');
+  running = true;
+  try {
+    return await deployEmbeddedAws(options);
+  } catch (error) {
+    running = false;
+    throw error;
+  }
+}
+
+async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedAws> {
   const projectRoot = options.projectRoot ?? process.cwd();
   const region = options.region ?? 'eu-west-1';
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
@@ -154,7 +167,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
   // Started once the configuration is read, so the seconds osls takes do not become weeks.
   const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: options.start });
 
-  const queues = new DeadLetterQueues({ clock, file: options.deadLetterFile });
+  const queues = new DeadLetterQueues({ clock });
   const invocations = await concurrentInvocationStore();
   const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, log });
   const stepFunctions = new EmbeddedStepFunctions({ clock, faults: options.faults, invokeFunction: (arn, payload) => lambda.invoke(arn, payload) });
@@ -163,6 +176,7 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     clock,
     faults: options.faults,
     log,
+    queues,
     deliver: (target, event) => deliverToTarget(target, event, { lambda, stepFunctions, sns, region, accountId }),
   });
   const kms = new EmbeddedKms({

@@ -26,6 +26,11 @@ export interface RequestContext {
 
 export type JsonObject = Record<string, unknown>;
 
+/** AWS's JSON protocols carry timestamps as epoch seconds (with a fraction). */
+export function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
 /** A service speaking AWS JSON 1.0 or 1.1: one call per X-Amz-Target operation. */
 export interface JsonService {
   /** The X-Amz-Target prefix, e.g. `TrentService` for KMS. */

@@ -4,6 +4,7 @@ import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand 
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
+import { readKeyPolicy } from '../../functions/lib/erasure/settings.ts';
 import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { decryptRecord, encryptRecord, type EncryptedRecord } from './envelope-encryption.ts';
 import { narrator, type Narrator } from './narration.ts';
@@ -55,8 +56,8 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   const sfn = new SFNClient(aws.clientConfig);
   const sns = new SNSClient(aws.clientConfig);
   const { region, accountId } = aws.deployment;
-  const tagKey = process.env.SUBJECT_TAG_KEY ?? 'erasure:subject';
-  const aliasPrefix = process.env.ALIAS_PREFIX ?? 'alias/erasure/subject';
+  // The same settings the deployed functions read: serverless.yml's, through the embedded Lambda's environment.
+  const { subjectTagKey: tagKey, aliasPrefix } = readKeyPolicy();
 
   say.heading('Each user gets their own customer managed KMS key (alias + subject tag)');
   const records = new Map<string, EncryptedRecord[]>();

@@ -79,7 +79,7 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
     .map(([logicalId]) => {
       const name = nameOf(logicalId, 'QueueName');
-      return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, url: `http://sqs.${region}.localhost/${accountId}/${name}` };
+      return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, url: `https://sqs.${region}.amazonaws.com/${accountId}/${name}` };
     });
 
   const resolve = (value: unknown, where: string): string => {

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../clock.ts';
 import {
   AwsServiceError,
+  epochSeconds,
   type AwsEvent,
   type FaultInjector,
   type JsonObject,
@@ -108,6 +109,11 @@ export interface EmbeddedEventBridgeOptions {
   deliver: TargetInvoker;
   /** If set, every failed delivery is also appended here as one JSON line. */
   deadLetterFile?: string;
+  /**
+   * The SQS queues dead letters are sent to, when the embedded AWS runs them (the event as the
+   * message body, the failure as message attributes, as EventBridge sends them).
+   */
+  queues?: { send(queueArn: string, body: JsonObject, attributes: Record<string, string | number>): void };
   /** Where failed deliveries are reported as they happen; defaults to `console.warn`. */
   log?: (line: string) => void;
   /** Jitter source for retry back-off; defaults to Math.random. */
@@ -168,6 +174,7 @@ export class EmbeddedEventBridge implements JsonService {
   private readonly faults: FaultInjector | undefined;
   private readonly deliver: TargetInvoker;
   private readonly deadLetterFile: string | undefined;
+  private readonly queues: EmbeddedEventBridgeOptions['queues'];
   private readonly log: (line: string) => void;
   private readonly random: () => number;
   /** Event buses by `${accountId}/${region}`, then by name. */
@@ -183,6 +190,7 @@ export class EmbeddedEventBridge implements JsonService {
     this.faults = options.faults;
     this.deliver = options.deliver;
     this.deadLetterFile = options.deadLetterFile;
+    this.queues = options.queues;
     this.log = options.log ?? ((line) => console.warn(line));
     this.random = options.random ?? Math.random;
   }
@@ -291,6 +299,11 @@ export class EmbeddedEventBridge implements JsonService {
   /** Events the in-process `putEvent` refused because of an injected fault. */
   rejectedEvents(): RejectedEvent[] {
     return [...this.rejected];
+  }
+
+  /** True while a delivery is in flight (retries waiting on the clock count). */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
   }
 
   /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
@@ -618,6 +631,7 @@ export class EmbeddedEventBridge implements JsonService {
       },
     };
     this.failed.push(failure);
+    if (queueArn) this.queues?.send(queueArn, event as unknown as JsonObject, failure.attributes);
     const where = queueArn
       ? `kept in dead-letter queue ${queueArn}`
       : 'dropped: the target has no DeadLetterConfig, so AWS would have discarded it (kept in droppedDeliveries())';
@@ -766,8 +780,8 @@ function describeBus(bus: EventBus): JsonObject {
     Name: bus.name,
     Arn: bus.arn,
     ...(bus.description ? { Description: bus.description } : {}),
-    CreationTime: bus.createdAt.getTime() / 1000,
-    LastModifiedTime: bus.lastModifiedAt.getTime() / 1000,
+    CreationTime: epochSeconds(bus.createdAt),
+    LastModifiedTime: epochSeconds(bus.lastModifiedAt),
   };
 }
 

@@ -1,4 +1,4 @@
-import { AwsServiceError, type JsonObject } from '../protocol.ts';
+import { AwsServiceError, epochSeconds, type JsonObject } from '../protocol.ts';
 import { keyMaterialId, type EncryptionContext } from './ciphertext.ts';
 import type { KeyStore, KmsKey } from './key-store.ts';
 
@@ -115,9 +115,7 @@ export function optionalTags(input: JsonObject, member = 'Tags'): Tag[] {
   });
 }
 
-export function epochSeconds(date: Date): number {
-  return date.getTime() / 1000;
-}
+export { epochSeconds };
 
 export function base64(bytes: Buffer): string {
   return bytes.toString('base64');

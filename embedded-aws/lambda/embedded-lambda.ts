@@ -66,6 +66,11 @@ export class EmbeddedLambda {
     return requestId;
   }
 
+  /** True while an asynchronous invocation is running or waiting to be retried. */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }

@@ -293,6 +293,11 @@ export class EmbeddedSns implements QueryService {
   }
 
   /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
+  /** True while a notification is being delivered or retried. */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }

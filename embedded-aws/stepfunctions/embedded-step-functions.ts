@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.ts';
-import { AwsServiceError, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
+import { AwsServiceError, epochSeconds, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
 import { allStates, type Definition } from './definition.ts';
 import { RetryBackoff, VIRTUAL_WAIT_RESOURCE, onVirtualTime, virtualWait } from './virtual-time.ts';
 
@@ -106,13 +106,19 @@ export class EmbeddedStepFunctions implements JsonService {
           status: 'ACTIVE',
           type: machine.type,
           definition: JSON.stringify(machine.definition),
-          roleArn: `${machine.arn.split(':stateMachine:')[0]?.replace(':states:', ':iam::').replace(/:[a-z0-9-]+:(\d{12})$/, '::$1')}:role/embedded`,
+          // No IAM here: the role is named, never assumed.
+          roleArn: `arn:aws:iam::${context.accountId}:role/${machine.name}-role`,
           creationDate: epochSeconds(machine.creationDate),
         };
       }
       default:
         throw new AwsServiceError('UnknownOperationException', `the embedded Step Functions does not implement ${operation}`);
     }
+  }
+
+  /** True while an execution runs. */
+  get busy(): boolean {
+    return [...this.executions.values()].some((execution) => execution.status === 'RUNNING');
   }
 
   /** Resolves when every running execution has ended (tests and the main job wait on it). */
@@ -381,8 +387,4 @@ async function withTimeout<T>(work: Promise<T>, timeoutSeconds: number | undefin
   } finally {
     clearTimeout(timer);
   }
-}
-
-function epochSeconds(date: Date): number {
-  return date.getTime() / 1000;
 }

@@ -45,7 +45,8 @@ describe('intake against the embedded AWS', () => {
 
   it('answers a redelivery of the same closure with the running execution', async () => {
     const event = { ...sampleClosure('int-redelivery'), id: 'int-redelivery-1' };
-    const first = (await invoke('intake', event)) as { executionArn: string };
+    const first = (await invoke('intake', event)) as { outcome: string; executionArn: string };
+    expect(first.outcome).toBe('started');
     const second = (await invoke('intake', { ...event, id: 'int-redelivery-2' })) as { outcome: string; executionArn: string };
     expect(second).toMatchObject({ outcome: 'already-in-progress', executionArn: first.executionArn });
   });
@@ -86,6 +87,12 @@ describe('the key tasks against the embedded KMS', () => {
     aws.clock.advance(31 * DAY);
     await expect(invoke('checkDeletion', { execution, request, keys: [scheduled] })).resolves.toMatchObject({ status: 'Deleted' });
     expect(await keyState(own.keyId)).toBe('NotFoundException');
+  });
+});
+
+describe('one embedded AWS per process', () => {
+  it('refuses to start a second while one runs, since the handlers would share it', async () => {
+    await expect(startEmbeddedAws({ log: () => undefined })).rejects.toThrow('an embedded AWS is already running in this process');
   });
 });
 

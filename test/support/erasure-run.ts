@@ -1,24 +1,32 @@
-import { readFileSync } from 'node:fs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { functionArn, invokeForResult, loadHandler, type LocalFunction } from '../../embedded-aws/lambda/local-functions.ts';
-import { allStates, resolveFunctionReferences, type Definition } from '../../embedded-aws/stepfunctions/definition.ts';
+import { planDeployment, type LocalDeployment } from '../../embedded-aws/deployment/local-deployment.ts';
+import { printServerlessConfig } from '../../embedded-aws/deployment/serverless-print.ts';
+import { invokeForResult, loadHandler } from '../../embedded-aws/lambda/local-functions.ts';
+import { allStates, type Definition } from '../../embedded-aws/stepfunctions/definition.ts';
 import { useTimeSource } from '../../functions/lib/runtime/clock.ts';
-import { readServerlessYml } from './serverless-config.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
 
 /**
  * Runs statemachines/erasure.asl.json with aws-local-stepfunctions, every Task calling the real
- * handler (as serverless.yml wires it) over whatever mocked clients the test set up. Waits take no
+ * handler (as serverless.yml wires it, read the way the embedded AWS reads it) over whatever mocked
+ * clients the test set up. Waits take no
  * time; instead the handlers' clock jumps to the instant the Wait state waited for before the next
  * check, so KMS's waiting period passes exactly as the state machine asked.
  */
-export const STAGE_PREFIX = 'crypto-erasure-test';
+let deployment: Promise<LocalDeployment> | undefined;
 
-export function erasureDefinition(): Definition {
-  const asl = JSON.parse(readFileSync('statemachines/erasure.asl.json', 'utf8'));
-  return resolveFunctionReferences(asl, (key) => functionArn(REGION, ACCOUNT_ID, `${STAGE_PREFIX}-${key}`));
+/** serverless.yml resolved by osls for the `test` stage, once per test file. */
+export function erasureDeployment(): Promise<LocalDeployment> {
+  deployment ??= printServerlessConfig(process.cwd(), 'test', REGION).then((config) => planDeployment(config, ACCOUNT_ID));
+  return deployment;
+}
+
+export async function erasureDefinition(): Promise<Definition> {
+  const [machine] = (await erasureDeployment()).stateMachines;
+  if (!machine) throw new Error('serverless.yml declares no state machine');
+  return machine.definition;
 }
 
 export interface PublishedNotification {
@@ -35,6 +43,8 @@ export interface ErasureRun {
   cause?: string;
   statesEntered: string[];
   notifications: PublishedNotification[];
+  /** What each CheckDeletion answered, in order. */
+  verifications: { status: string; nextCheckAt: string | null }[];
 }
 
 export interface RunOptions {
@@ -45,8 +55,8 @@ export interface RunOptions {
 }
 
 export async function runErasure(input: unknown, options: RunOptions): Promise<ErasureRun> {
-  const definition = erasureDefinition();
-  const functions = readServerlessYml().functions;
+  const definition = await erasureDefinition();
+  const { functions } = await erasureDeployment();
   const states = allStates(definition);
 
   let now = options.start;
@@ -66,21 +76,20 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   const taskHandlers: Record<string, (payload: unknown) => Promise<never>> = {};
   let checks = 0;
   let waitedUntil: string | null = null;
+  const verifications: ErasureRun['verifications'] = [];
   for (const [stateName, state] of states) {
     if (state.Type !== 'Task') continue;
-    const functionName = String(state.Resource).split(':function:')[1] ?? '';
-    const key = functionName.replace(`${STAGE_PREFIX}-`, '');
-    const config = functions[key];
-    if (!config) throw new Error(`state ${stateName} calls ${key}, which serverless.yml does not declare`);
-    const fn: LocalFunction = { key, functionName, handler: config.handler, arn: String(state.Resource) };
-    const handler = await loadHandler(process.cwd(), config.handler);
+    const fn = functions.find((candidate) => candidate.arn === state.Resource);
+    if (!fn) throw new Error(`state ${stateName} calls ${String(state.Resource)}, which serverless.yml does not declare`);
+    const handler = await loadHandler(process.cwd(), fn.handler);
     taskHandlers[stateName] = async (payload) => {
       if (stateName !== 'CheckDeletion') return (await invokeForResult(handler, fn, payload)) as never;
       // The check after a Wait happens at the instant the Wait waited for.
       if (waitedUntil) now = new Date(Math.max(now.getTime(), Date.parse(waitedUntil)));
       options.beforeCheck?.(checks++);
-      const verification = (await invokeForResult(handler, fn, payload)) as { nextCheckAt?: string | null };
-      waitedUntil = verification.nextCheckAt ?? null;
+      const verification = (await invokeForResult(handler, fn, payload)) as ErasureRun['verifications'][number];
+      verifications.push(verification);
+      waitedUntil = verification.nextCheckAt;
       return verification as never;
     };
   }
@@ -93,7 +102,7 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
       waitTimeOverrides: { WaitUntilNextCheck: 0 },
       retryIntervalOverrides: Object.fromEntries([...states.keys()].map((name) => [name, 0])),
     },
-    context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:${STAGE_PREFIX}:erasure-test`, Name: 'erasure-test' } },
+    context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:crypto-erasure-test:erasure-test`, Name: 'erasure-test' } },
   });
 
   const logging = (async () => {
@@ -105,12 +114,12 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await logging;
-    return { status: 'SUCCEEDED', output, statesEntered, notifications };
+    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications };
   } catch (error) {
     await logging.catch(() => undefined);
     if (!(error instanceof ExecutionError)) throw error;
     const cause = error.cause as Error;
-    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications };
+    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications };
   } finally {
     restoreClock();
     sns.restore();

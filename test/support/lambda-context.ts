@@ -1,19 +1,8 @@
 import type { Context } from 'aws-lambda';
+import { functionArn, lambdaContext as embeddedLambdaContext } from '../../embedded-aws/lambda/local-functions.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
 
+/** The context Lambda hands a function, as the embedded Lambda builds it. */
 export function lambdaContext(functionName: string, accountId = ACCOUNT_ID): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${accountId}:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `request-${Math.random().toString(16).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return embeddedLambdaContext({ key: functionName, functionName, handler: '', arn: functionArn(REGION, accountId, functionName) });
 }

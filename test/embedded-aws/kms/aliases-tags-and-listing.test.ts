@@ -12,7 +12,7 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACCOUNT_ID, HOME_REGION, REPLICA_REGION, startKms, type KmsHarness } from './kms-harness.ts';
+import { ACCOUNT_ID, HOME_REGION, REPLICA_REGION, createKey, startKms, type KmsHarness } from './kms-harness.ts';
 
 let harness: KmsHarness;
 beforeEach(async () => {
@@ -22,14 +22,9 @@ afterEach(async () => {
   await harness.close();
 });
 
-async function createKey(region = HOME_REGION): Promise<{ keyId: string; arn: string }> {
-  const { KeyMetadata } = await harness.client(region).send(new CreateKeyCommand({}));
-  return { keyId: KeyMetadata?.KeyId ?? '', arn: KeyMetadata?.Arn ?? '' };
-}
-
 describe('aliases', () => {
   it('resolves a key by alias name and by alias ARN', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await harness.client().send(new CreateAliasCommand({ AliasName: 'alias/subject-1', TargetKeyId: key.arn }));
     const byName = await harness.client().send(new DescribeKeyCommand({ KeyId: 'alias/subject-1' }));
     const byArn = await harness
@@ -40,8 +35,8 @@ describe('aliases', () => {
   });
 
   it('moves an alias to another key with UpdateAlias and removes it with DeleteAlias', async () => {
-    const first = await createKey();
-    const second = await createKey();
+    const first = await createKey(harness.client());
+    const second = await createKey(harness.client());
     await harness.client().send(new CreateAliasCommand({ AliasName: 'alias/current', TargetKeyId: first.keyId }));
     await harness.client().send(new UpdateAliasCommand({ AliasName: 'alias/current', TargetKeyId: second.keyId }));
     const moved = await harness.client().send(new DescribeKeyCommand({ KeyId: 'alias/current' }));
@@ -53,7 +48,7 @@ describe('aliases', () => {
   });
 
   it('refuses a second alias of the same name', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await harness.client().send(new CreateAliasCommand({ AliasName: 'alias/taken', TargetKeyId: key.keyId }));
     await expect(
       harness.client().send(new CreateAliasCommand({ AliasName: 'alias/taken', TargetKeyId: key.keyId })),
@@ -64,21 +59,21 @@ describe('aliases', () => {
   });
 
   it('refuses alias names without the alias/ prefix', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await expect(
       harness.client().send(new CreateAliasCommand({ AliasName: 'subject-1', TargetKeyId: key.keyId })),
     ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('alias/') });
   });
 
   it('refuses the reserved alias/aws/ prefix', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await expect(
       harness.client().send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: key.keyId })),
     ).rejects.toMatchObject({ name: 'NotAuthorizedException' });
   });
 
   it('refuses to point an alias at a key pending deletion', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await harness.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     await expect(
       harness.client().send(new CreateAliasCommand({ AliasName: 'alias/late', TargetKeyId: key.keyId })),
@@ -86,8 +81,8 @@ describe('aliases', () => {
   });
 
   it('lists aliases of one key, page by page', async () => {
-    const key = await createKey();
-    const other = await createKey();
+    const key = await createKey(harness.client());
+    const other = await createKey(harness.client());
     for (const name of ['alias/a', 'alias/b', 'alias/c']) {
       await harness.client().send(new CreateAliasCommand({ AliasName: name, TargetKeyId: key.keyId }));
     }
@@ -127,7 +122,7 @@ describe('tags', () => {
   });
 
   it('pages through the tags of a key', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const tags = Array.from({ length: 5 }, (_, index) => ({ TagKey: `tag-${index}`, TagValue: String(index) }));
     await harness.client().send(new TagResourceCommand({ KeyId: key.keyId, Tags: tags }));
     const first = await harness.client().send(new ListResourceTagsCommand({ KeyId: key.keyId, Limit: 3 }));
@@ -139,7 +134,7 @@ describe('tags', () => {
   });
 
   it('refuses tag keys with the aws: prefix', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await expect(
       harness.client().send(new TagResourceCommand({ KeyId: key.keyId, Tags: [{ TagKey: 'aws:owner', TagValue: 'me' }] })),
     ).rejects.toMatchObject({ name: 'TagException' });
@@ -148,8 +143,8 @@ describe('tags', () => {
 
 describe('listing keys', () => {
   it('lists the keys of the caller Region only, page by page', async () => {
-    const keys = [await createKey(), await createKey(), await createKey()];
-    const elsewhere = await createKey(REPLICA_REGION);
+    const keys = [await createKey(harness.client()), await createKey(harness.client()), await createKey(harness.client())];
+    const elsewhere = await createKey(harness.client(REPLICA_REGION));
     const first = await harness.client().send(new ListKeysCommand({ Limit: 2 }));
     const second = await harness.client().send(new ListKeysCommand({ Limit: 2, Marker: first.NextMarker }));
     const listed = [...(first.Keys ?? []), ...(second.Keys ?? [])];

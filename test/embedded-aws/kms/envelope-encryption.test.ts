@@ -1,31 +1,19 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {
   CreateAliasCommand,
-  CreateKeyCommand,
   DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
 } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKms, type KmsHarness } from './kms-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { createKey, kmsForThisFile } from './kms-harness.ts';
 
-let harness: KmsHarness;
-beforeAll(async () => {
-  harness = await startKms();
-});
-afterAll(async () => {
-  await harness.close();
-});
-
-async function createKey(): Promise<{ keyId: string; arn: string }> {
-  const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({}));
-  return { keyId: KeyMetadata?.KeyId ?? '', arn: KeyMetadata?.Arn ?? '' };
-}
+const harness = kmsForThisFile();
 
 describe('envelope encryption', () => {
   it('round-trips a record sealed locally under a data key that KMS encrypted', async () => {
     const kms = harness.client();
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const encryptionContext = { subject: 'subject-42', purpose: 'profile' };
     const record = Buffer.from('{"name":"Ada Lovelace"}');
 
@@ -51,7 +39,7 @@ describe('envelope encryption', () => {
   });
 
   it('generates data keys of NumberOfBytes or of the KeySpec size', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const sized = await harness.client().send(new GenerateDataKeyCommand({ KeyId: key.keyId, NumberOfBytes: 64 }));
     const aes128 = await harness.client().send(new GenerateDataKeyCommand({ KeyId: key.keyId, KeySpec: 'AES_128' }));
     expect(sized.Plaintext).toHaveLength(64);
@@ -59,14 +47,14 @@ describe('envelope encryption', () => {
   });
 
   it('refuses a data key request with both NumberOfBytes and KeySpec', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await expect(
       harness.client().send(new GenerateDataKeyCommand({ KeyId: key.keyId, NumberOfBytes: 32, KeySpec: 'AES_256' })),
     ).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
   it('encrypts through an alias and decrypts without naming the key', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     await harness.client().send(new CreateAliasCommand({ AliasName: 'alias/envelope-test', TargetKeyId: key.keyId }));
     const { CiphertextBlob } = await harness
       .client()
@@ -77,7 +65,7 @@ describe('envelope encryption', () => {
   });
 
   it('produces a different ciphertext each time for the same plaintext', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const encrypt = () =>
       harness.client().send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from('same') }));
     const [first, second] = await Promise.all([encrypt(), encrypt()]);
@@ -91,7 +79,7 @@ describe('encryption context', () => {
     ['no context at all', undefined],
     ['an extra pair', { subject: 'subject-42', extra: 'x' }],
   ])('refuses to decrypt with %s', async (_case, wrongContext) => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const { CiphertextBlob } = await harness
       .client()
       .send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from('x'), EncryptionContext: { subject: 'subject-42' } }));
@@ -101,7 +89,7 @@ describe('encryption context', () => {
   });
 
   it('accepts the context pairs in any order', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const { CiphertextBlob } = await harness.client().send(
       new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from('x'), EncryptionContext: { a: '1', b: '2' } }),
     );
@@ -114,7 +102,7 @@ describe('encryption context', () => {
 
 describe('ciphertext integrity', () => {
   it('refuses a tampered ciphertext', async () => {
-    const key = await createKey();
+    const key = await createKey(harness.client());
     const { CiphertextBlob } = await harness
       .client()
       .send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from('x') }));
@@ -132,8 +120,8 @@ describe('ciphertext integrity', () => {
   });
 
   it('refuses to decrypt under a KeyId other than the one that encrypted', async () => {
-    const encryptingKey = await createKey();
-    const otherKey = await createKey();
+    const encryptingKey = await createKey(harness.client());
+    const otherKey = await createKey(harness.client());
     const { CiphertextBlob } = await harness
       .client()
       .send(new EncryptCommand({ KeyId: encryptingKey.keyId, Plaintext: Buffer.from('x') }));

@@ -8,23 +8,12 @@ import {
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
 } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS, importKeyMaterial, startKms, type KmsHarness } from './kms-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, createKey, importKeyMaterial, kmsForThisFile } from './kms-harness.ts';
 
-let harness: KmsHarness;
-beforeAll(async () => {
-  harness = await startKms();
-});
-afterAll(async () => {
-  await harness.close();
-});
+const harness = kmsForThisFile();
 
-async function createExternalKey(): Promise<{ keyId: string; arn: string }> {
-  const { KeyMetadata } = await harness
-    .client()
-    .send(new CreateKeyCommand({ Origin: 'EXTERNAL', Description: 'imported erasure key' }));
-  return { keyId: KeyMetadata?.KeyId ?? '', arn: KeyMetadata?.Arn ?? '' };
-}
+const EXTERNAL_KEY = { Origin: 'EXTERNAL', Description: 'imported erasure key' } as const;
 
 async function wrappedFor(keyId: string, material: Buffer) {
   const parameters = await harness.client().send(
@@ -40,7 +29,7 @@ async function wrappedFor(keyId: string, material: Buffer) {
 
 describe('keys with imported key material', () => {
   it('creates an EXTERNAL key pending import, unusable until material arrives', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     const { KeyMetadata } = await harness.client().send(new DescribeKeyCommand({ KeyId: key.keyId }));
     expect(KeyMetadata).toMatchObject({ Origin: 'EXTERNAL', KeyState: 'PendingImport', Enabled: false });
     await expect(
@@ -49,7 +38,7 @@ describe('keys with imported key material', () => {
   });
 
   it('enables the key once the wrapped material is imported', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     await importKeyMaterial(harness.client(), key.keyId, randomBytes(32));
     const { KeyMetadata } = await harness.client().send(new DescribeKeyCommand({ KeyId: key.keyId }));
     const { CiphertextBlob } = await harness
@@ -61,7 +50,7 @@ describe('keys with imported key material', () => {
   });
 
   it('crypto-erases at once: after DeleteImportedKeyMaterial the key is PendingImport and decrypt fails', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     await importKeyMaterial(harness.client(), key.keyId, randomBytes(32));
     const { CiphertextBlob } = await harness
       .client()
@@ -79,7 +68,7 @@ describe('keys with imported key material', () => {
   });
 
   it('decrypts again if a kept copy of the same material is re-imported', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     const material = randomBytes(32);
     await importKeyMaterial(harness.client(), key.keyId, material);
     const { CiphertextBlob } = await harness
@@ -92,7 +81,7 @@ describe('keys with imported key material', () => {
   });
 
   it('refuses material other than the material first imported', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     await importKeyMaterial(harness.client(), key.keyId, randomBytes(32));
     await harness.client().send(new DeleteImportedKeyMaterialCommand({ KeyId: key.keyId }));
     await expect(importKeyMaterial(harness.client(), key.keyId, randomBytes(32))).rejects.toMatchObject({
@@ -101,8 +90,8 @@ describe('keys with imported key material', () => {
   });
 
   it('refuses an import token issued for another key', async () => {
-    const key = await createExternalKey();
-    const otherKey = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
+    const otherKey = await createKey(harness.client(), EXTERNAL_KEY);
     await wrappedFor(key.keyId, randomBytes(32));
     const wrapped = await wrappedFor(otherKey.keyId, randomBytes(32));
     await expect(
@@ -111,7 +100,7 @@ describe('keys with imported key material', () => {
   });
 
   it('refuses an import token older than 24 hours', async () => {
-    const key = await createExternalKey();
+    const key = await createKey(harness.client(), EXTERNAL_KEY);
     const wrapped = await wrappedFor(key.keyId, randomBytes(32));
     harness.clock.advance(DAY_MS);
     expect(wrapped.ParametersValidTo?.getTime()).toBeLessThanOrEqual(harness.clock.now().getTime());

@@ -1,7 +1,6 @@
 import {
   CancelKeyDeletionCommand,
   CreateAliasCommand,
-  CreateKeyCommand,
   DescribeKeyCommand,
   EncryptCommand,
   ListAliasesCommand,
@@ -9,7 +8,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DAY_MS, HOME_REGION, ACCOUNT_ID, startKms, type KmsHarness } from './kms-harness.ts';
+import { DAY_MS, HOME_REGION, ACCOUNT_ID, startKms, type KmsHarness, createKey } from './kms-harness.ts';
 
 let harness: KmsHarness | undefined;
 afterEach(async () => {
@@ -22,11 +21,6 @@ async function start(options: Parameters<typeof startKms>[0] = {}): Promise<KmsH
   return harness;
 }
 
-async function createKey(h: KmsHarness): Promise<{ keyId: string; arn: string }> {
-  const { KeyMetadata } = await h.client().send(new CreateKeyCommand({ Description: 'erasure key of one subject' }));
-  return { keyId: KeyMetadata?.KeyId ?? '', arn: KeyMetadata?.Arn ?? '' };
-}
-
 function deletionEvents(h: KmsHarness) {
   return h.events.filter((event) => event.detailType === 'KMS CMK Deletion');
 }
@@ -34,7 +28,7 @@ function deletionEvents(h: KmsHarness) {
 describe('the waiting period', () => {
   it('shows DeletionDate only while the key is pending deletion', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     const metadata = async () => (await h.client().send(new DescribeKeyCommand({ KeyId: key.keyId }))).KeyMetadata;
 
     const before = await metadata();
@@ -54,7 +48,7 @@ describe('the waiting period', () => {
 
   it('waits 30 days when no waiting period is given', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     const scheduledAt = h.clock.now().getTime();
     const scheduled = await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId }));
     expect(scheduled.PendingWindowInDays).toBe(30);
@@ -66,7 +60,7 @@ describe('the waiting period', () => {
     [31, 'Member must have value less than or equal to 30'],
   ])('refuses a waiting period of %i days', async (days, constraint) => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await expect(
       h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: days })),
     ).rejects.toMatchObject({
@@ -79,7 +73,7 @@ describe('the waiting period', () => {
 describe('real deletion', () => {
   it('keeps the key until its DeletionDate has passed', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.clock.advance(7 * DAY_MS - 60_000);
     const { KeyMetadata } = await h.client().send(new DescribeKeyCommand({ KeyId: key.keyId }));
@@ -88,7 +82,7 @@ describe('real deletion', () => {
 
   it('answers NotFoundException for every call on a key after its waiting period', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.clock.advance(7 * DAY_MS + 1);
     const notFound = { name: 'NotFoundException', message: `Key '${key.arn}' does not exist` };
@@ -104,7 +98,7 @@ describe('real deletion', () => {
 
   it('deletes the aliases of a deleted key', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await h.client().send(new CreateAliasCommand({ AliasName: 'alias/subject-42', TargetKeyId: key.keyId }));
     await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.clock.advance(8 * DAY_MS);
@@ -118,10 +112,10 @@ describe('real deletion', () => {
 
   it('emits a KMS CMK Deletion event when the window ends, even if nobody calls', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     const scheduled = await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.clock.advance(7 * DAY_MS + 1);
-    await vi.waitFor(() => expect(deletionEvents(h)).toHaveLength(1));
+    await vi.waitFor(() => expect(deletionEvents(h)).toHaveLength(1), { timeout: 10_000 });
     expect(deletionEvents(h)[0]).toEqual({
       source: 'aws.kms',
       detailType: 'KMS CMK Deletion',
@@ -135,7 +129,7 @@ describe('real deletion', () => {
 
   it('emits the deletion event once when the key is noticed lazily by a call', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.kms.close();
     h.clock.advance(7 * DAY_MS + 1);
@@ -148,7 +142,7 @@ describe('real deletion', () => {
 
   it('deletes the key up to deletionLagMs after its DeletionDate', async () => {
     const h = await start({ deletionLagMs: DAY_MS });
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     const scheduled = await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     h.clock.advance(7 * DAY_MS + 60 * 60 * 1000);
     const late = await h.client().send(new DescribeKeyCommand({ KeyId: key.keyId }));
@@ -163,7 +157,7 @@ describe('real deletion', () => {
 
   it('never deletes a key whose deletion was cancelled', async () => {
     const h = await start();
-    const key = await createKey(h);
+    const key = await createKey(h.client(), { Description: 'erasure key of one subject' });
     await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     await h.client().send(new CancelKeyDeletionCommand({ KeyId: key.keyId }));
     h.clock.advance(31 * DAY_MS);

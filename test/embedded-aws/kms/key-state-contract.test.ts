@@ -11,23 +11,11 @@ import {
   GenerateDataKeyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  importKeyMaterial,
-  keyInState,
-  startKms,
-  type KmsHarness,
-  type ReachableKeyState,
-} from './kms-harness.ts';
+import { describe, expect, it } from 'vitest';
+import {importKeyMaterial, keyInState, kmsForThisFile, type ReachableKeyState } from './kms-harness.ts';
 
 /** One test per cell of the key-state table in AWS-FACTS.md, through the real SDK client. */
-let harness: KmsHarness;
-beforeAll(async () => {
-  harness = await startKms();
-});
-afterAll(async () => {
-  await harness.close();
-});
+const harness = kmsForThisFile();
 
 const PENDING_DELETION_STATES: ReachableKeyState[] = ['PendingDeletion', 'PendingReplicaDeletion'];
 

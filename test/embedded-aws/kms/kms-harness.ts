@@ -1,6 +1,7 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand,
+  type CreateKeyCommandInput,
   DeleteImportedKeyMaterialCommand,
   DisableKeyCommand,
   EncryptCommand,
@@ -14,6 +15,7 @@ import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { EmbeddedKms, type EmbeddedKmsOptions } from '../../../embedded-aws/kms/index.ts';
 import type { AwsEvent } from '../../../embedded-aws/protocol.ts';
 import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ACCOUNT_ID = '111122223333';
 export const HOME_REGION = 'eu-west-1';
@@ -69,6 +71,31 @@ export async function startKms(options: Omit<EmbeddedKmsOptions, 'clock' | 'emit
       await server.close();
     },
   };
+}
+
+/**
+ * One harness for the whole test file: started before its tests, closed after them. The returned
+ * object stands for it (it is only usable inside tests and hooks).
+ */
+export function kmsForThisFile(options: Omit<EmbeddedKmsOptions, 'clock' | 'emit'> = {}): KmsHarness {
+  let started: KmsHarness | undefined;
+  beforeAll(async () => {
+    started = await startKms(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as KmsHarness, {
+    get: (_, property) => {
+      if (!started) throw new Error('the KMS harness is only started for the tests of this file');
+      return Reflect.get(started, property);
+    },
+  });
+}
+
+export async function createKey(kms: KMSClient, input: CreateKeyCommandInput = {}): Promise<{ keyId: string; arn: string }> {
+  const { KeyMetadata } = await kms.send(new CreateKeyCommand(input));
+  return { keyId: KeyMetadata?.KeyId ?? '', arn: KeyMetadata?.Arn ?? '' };
 }
 
 export type ReachableKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingReplicaDeletion' | 'PendingImport';
