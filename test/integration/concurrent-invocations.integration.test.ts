@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { createSubjectKey } from '../support/embedded.ts';
 import { captureLogs } from '../support/invoke.ts';
 import { erasureRequestFor } from '../support/settings.ts';
 
@@ -18,13 +20,16 @@ afterAll(async () => aws?.close());
 describe('concurrent invocations in one process', () => {
   it('keep each log line with its own function and correlation keys', async () => {
     const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-local:erasure-concurrent';
-    const requestFor = erasureRequestFor;
     const subjects = Array.from({ length: 8 }, (_, index) => `concurrent-${index}`);
-    const logs = await captureLogs(() =>
+    // Half the subjects have a key (resolveKeys succeeds), half do not (it fails): both paths log.
+    const kms = new KMSClient(aws.clientConfig);
+    for (const subjectId of subjects.slice(0, 4)) await createSubjectKey(kms, subjectId);
+
+    const { logs } = await captureLogs(() =>
       Promise.allSettled(
         subjects.flatMap((subjectId) => [
-          aws.lambda.invoke('crypto-erasure-local-resolveKeys', { execution, request: requestFor(subjectId) }),
-          aws.lambda.invoke('crypto-erasure-local-notify', { kind: 'scheduled', execution, request: requestFor(subjectId), keys: [] }),
+          aws.lambda.invoke('crypto-erasure-local-resolveKeys', { execution, request: erasureRequestFor(subjectId) }),
+          aws.lambda.invoke('crypto-erasure-local-notify', { kind: 'scheduled', execution, request: erasureRequestFor(subjectId), keys: [] }),
         ]),
       ),
     );
@@ -32,11 +37,13 @@ describe('concurrent invocations in one process', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { function_name: string; message: string; subject: string; eventId: string });
-    expect(lines.length).toBeGreaterThanOrEqual(2 * subjects.length);
+    const count = (message: string) => lines.filter((line) => line.message === message).length;
+    expect([count('notified'), count('keys authorised'), count('task failed')]).toEqual([8, 4, 4]);
     for (const line of lines) {
       const subjectId = subjects.find((candidate) => fingerprintSubject(candidate) === line.subject);
       expect(line.eventId).toBe(`event-${subjectId}`);
       expect(line.function_name).toBe(line.message === 'notified' ? 'crypto-erasure-local-notify' : 'crypto-erasure-local-resolveKeys');
+      expect(line.subject).toBe(fingerprintSubject(subjectId ?? 'unknown'));
     }
   });
 });

@@ -9,10 +9,11 @@ export function invoke(handler: Handler, event: unknown, functionName = 'crypto-
 }
 
 /**
- * Captures what the handlers log (Powertools writes JSON lines to stdout, errors to stderr) while `work` runs. The
- * test file must have set POWERTOOLS_LOG_LEVEL before importing the handlers.
+ * Captures what the handlers log (Powertools writes JSON lines to stdout, errors to stderr) while
+ * `work` runs, and how the work ended. The test file must have set POWERTOOLS_LOG_LEVEL before
+ * importing the handlers.
  */
-export async function captureLogs(work: () => Promise<unknown>): Promise<string> {
+export async function captureLogs<T>(work: () => Promise<T>): Promise<{ logs: string; outcome: PromiseSettledResult<T> }> {
   const lines: string[] = [];
   const streams = [process.stdout, process.stderr];
   const writes = streams.map((stream) => stream.write);
@@ -23,11 +24,11 @@ export async function captureLogs(work: () => Promise<unknown>): Promise<string>
     }) as typeof stream.write;
   }
   try {
-    await work().catch(() => undefined);
+    const [outcome] = await Promise.allSettled([work()]);
+    return { logs: lines.join(''), outcome: outcome as PromiseSettledResult<T> };
   } finally {
     streams.forEach((stream, index) => {
       stream.write = writes[index] as typeof stream.write;
     });
   }
-  return lines.join('');
 }

@@ -35,13 +35,16 @@ export class KmsDouble {
   readonly failures = new Map<string, Error[]>();
   private sequence = 0;
   private readonly deleteWhenDue: boolean;
+  private readonly deletionLagMs: number;
 
   /**
-   * `deleteWhenDue`: a key whose DeletionDate has passed on the handlers' clock is gone, as KMS
-   * would have deleted it. Off by default, so tests that pin dates are not overtaken by real time.
+   * `deleteWhenDue`: a key whose DeletionDate (plus `deletionLagMs`: KMS may be up to 24 hours
+   * late) has passed on the handlers' clock is gone, as KMS would have deleted it. Off by default,
+   * so tests that pin dates are not overtaken by real time.
    */
-  constructor(options: { deleteWhenDue?: boolean } = {}) {
+  constructor(options: { deleteWhenDue?: boolean; deletionLagMs?: number } = {}) {
     this.deleteWhenDue = options.deleteWhenDue ?? false;
+    this.deletionLagMs = options.deletionLagMs ?? 0;
     this.mock = mockClient(KMSClient);
     this.mock.on(DescribeKeyCommand).callsFake(({ KeyId }) => this.answer('DescribeKey', () => ({ KeyMetadata: this.metadata(this.find(KeyId)) })));
     this.mock.on(ListResourceTagsCommand).callsFake(({ KeyId }) =>
@@ -117,7 +120,7 @@ export class KmsDouble {
   private find(reference: string | undefined): KeyRecord {
     if (this.deleteWhenDue) {
       for (const key of [...this.keys.values()]) {
-        if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate <= now()) this.deleteKey(key);
+        if (key.keyState === 'PendingDeletion' && key.deletionDate && key.deletionDate.getTime() + this.deletionLagMs <= now().getTime()) this.deleteKey(key);
       }
     }
     for (const key of this.keys.values()) {

@@ -233,11 +233,12 @@ describe('EmbeddedEventBridge PutEvents', () => {
     await ruleWithTarget(client, 'other-source', { source: ['com.example.billing'] });
     await ruleWithTarget(client, 'disabled', { source: ['com.example.erasure'] });
     await client.send(new PutRuleCommand({ Name: 'disabled', EventPattern: JSON.stringify({ source: ['com.example.erasure'] }), State: 'DISABLED' }));
+    await ruleWithTarget(client, 'matching', { source: ['com.example.erasure'] });
 
     await client.send(new PutEventsCommand({ Entries: [erasureRequested()] }));
     await eventBridge.idle();
 
-    expect(attempts).toEqual([]);
+    expect(attempts.map((attempt) => attempt.target.Id)).toEqual(['matching-target']);
   });
 
   it('reports a malformed Detail per entry and still accepts the other entries', async () => {

@@ -6,7 +6,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { LambdaFunctionError } from '../../../embedded-aws/lambda/local-functions.ts';
 import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
@@ -127,8 +127,7 @@ describe('an execution on the virtual clock', () => {
   it('backs off retries on the virtual clock', async () => {
     failures.push(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'retries', input: dueIn(0) }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toHaveLength(1);
+    await vi.waitFor(() => expect(calls).toHaveLength(1), { timeout: 5_000 });
     clock.advance(3600_000);
     await stepFunctions.idle();
     expect(calls).toHaveLength(2);

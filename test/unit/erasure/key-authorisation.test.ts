@@ -108,9 +108,13 @@ describe('resolveErasureKeys', () => {
     });
   });
 
-  it('touches no key while authorising', async () => {
-    kms.addKey({ alias: 'alias/erasure/subject/user-1', tags: { 'erasure:subject': 'user-2' } });
-    await resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID).catch(() => undefined);
+  it('touches no key while authorising, whether it accepts or refuses', async () => {
+    kms.addKey({ subjectId: 'user-1' });
+    const named = kms.addKey({ tags: { 'erasure:subject': 'user-1' } });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1', [named.keyId]), keyPolicy, ACCOUNT_ID)).resolves.toHaveLength(2);
+    kms.addKey({ alias: 'alias/erasure/subject/user-2', tags: { 'erasure:subject': 'user-3' } });
+    await expect(resolveErasureKeys(keys(), searchFor('user-2'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({ name: 'KeyNotOwnedBySubject' });
     expect(kms.calls('DisableKey') + kms.calls('ScheduleKeyDeletion')).toBe(0);
+    expect([...kms.keys.values()].map((key) => key.keyState)).toEqual(['Enabled', 'Enabled', 'Enabled']);
   });
 });

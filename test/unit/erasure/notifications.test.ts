@@ -47,6 +47,7 @@ describe('composeNotifications', () => {
       ...composeNotifications({ kind: 'completed', execution, request, keys: [key], verification }, notificationConfig, NOW),
       ...composeNotifications({ kind: 'failed', execution, request, failure: { Error: 'KeyNotOwnedBySubject', Cause: '{}' } }, notificationConfig, NOW),
     ];
+    expect(all).toHaveLength(4);
     for (const notification of all) expect(JSON.stringify(notification)).not.toContain('user-4821');
   });
 

@@ -8,6 +8,11 @@ describe('subject identity', () => {
     expect(fingerprintSubject('user-1')).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('keeps the published fingerprint scheme, which upstream systems compute to correlate', () => {
+    // SHA-256 of "crypto-erasure:subject:v1:user-4821", first 32 hex digits (README.md).
+    expect(fingerprintSubject('user-4821')).toBe('15e9c06633a006c8f7612e17ec3e379d');
+  });
+
   it('names executions within Step Functions rules and without the subject id', () => {
     const name = executionName(fingerprintSubject('user-1'), 3);
     expect(name).toMatch(/^[0-9A-Za-z_-]{1,80}$/);

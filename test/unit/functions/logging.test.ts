@@ -30,14 +30,16 @@ const fingerprint = fingerprintSubject('user-4821');
 describe('handler logs', () => {
   it('carry the fingerprint and event id, never the subject id', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:m:e', startDate: new Date() });
-    const logs = await captureLogs(() => invoke(intake, closure));
+    const { logs, outcome } = await captureLogs(() => invoke(intake, closure));
+    expect(outcome).toMatchObject({ status: 'fulfilled', value: { outcome: 'started' } });
     expect(logs).toContain(fingerprint);
     expect(logs).toContain(closure.id);
     expect(logs).not.toContain('user-4821');
   });
 
   it('never carry the subject id, even when refusing a malformed event', async () => {
-    const logs = await captureLogs(() => invoke(intake, { ...closure, detail: { ...closure.detail, closedAt: 'soon' } }));
+    const { logs, outcome } = await captureLogs(() => invoke(intake, { ...closure, detail: { ...closure.detail, closedAt: 'soon' } }));
+    expect(outcome).toMatchObject({ status: 'rejected', reason: { name: 'ClosureEventInvalid' } });
     expect(logs).toContain('ClosureEventInvalid');
     expect(logs).not.toContain('user-4821');
   });
@@ -46,9 +48,10 @@ describe('handler logs', () => {
     const key = kms.addKey({ subjectId: 'user-4821' });
     const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-1';
     const request = { subjectId: 'user-4821', subjectFingerprint: fingerprint, eventId: closure.id, source: closure.source, closedAt: closure.detail.closedAt, reason: null, keyIds: [] };
-    const logs = await captureLogs(() =>
+    const { logs, outcome } = await captureLogs(() =>
       invoke(disableKey, { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } }),
     );
+    expect(outcome).toMatchObject({ status: 'fulfilled', value: { outcome: 'disabled' } });
     const lines = logs.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatchObject({ executionId: execution, eventId: closure.id, subject: fingerprint });

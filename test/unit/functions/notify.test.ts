@@ -18,9 +18,9 @@ const execution = EXECUTION_ARN;
 
 describe('notify handler', () => {
   it('publishes a failure to the erasure topic and to on-call, with a kind attribute', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    sns.on(PublishCommand).resolvesOnce({ MessageId: 'm-1' }).resolvesOnce({ MessageId: 'm-2' });
     const failure = { Error: 'KeyNotOwnedBySubject', Cause: JSON.stringify({ errorType: 'KeyNotOwnedBySubject', errorMessage: 'not theirs' }) };
-    await expect(invoke(handler, { kind: 'failed', execution, request, failure })).resolves.toEqual({ kind: 'failed', messageIds: ['m-1', 'm-1'] });
+    await expect(invoke(handler, { kind: 'failed', execution, request, failure })).resolves.toEqual({ kind: 'failed', messageIds: ['m-1', 'm-2'] });
     const calls = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
     expect(calls.map((input) => input.TopicArn)).toEqual([ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN]);
     expect(calls[0]?.MessageAttributes?.kind).toEqual({ DataType: 'String', StringValue: 'failed' });
