@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BackgroundWork } from '../background-work.ts';
 import type { Clock } from '../clock.ts';
 import {
   AwsServiceError,
@@ -179,7 +180,7 @@ export class EmbeddedEventBridge implements JsonService {
   private readonly random: () => number;
   /** Event buses by `${accountId}/${region}`, then by name. */
   private readonly scopes = new Map<string, Map<string, EventBus>>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly deliveries: BackgroundWork;
   private readonly failed: FailedDelivery[] = [];
   private readonly rejected: RejectedEvent[] = [];
   private readonly shutdown = new AbortController();
@@ -193,6 +194,7 @@ export class EmbeddedEventBridge implements JsonService {
     this.queues = options.queues;
     this.log = options.log ?? ((line) => console.warn(line));
     this.random = options.random ?? Math.random;
+    this.deliveries = new BackgroundWork((error) => this.log(`[events] delivery bookkeeping failed: ${String(error)}`));
   }
 
   async handle(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject> {
@@ -303,12 +305,12 @@ export class EmbeddedEventBridge implements JsonService {
 
   /** True while a delivery is in flight (retries waiting on the clock count). */
   get busy(): boolean {
-    return this.inFlight.size > 0;
+    return this.deliveries.busy;
   }
 
   /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.deliveries.settled();
     await this.deadLetterFileWrites;
   }
 
@@ -538,15 +540,8 @@ export class EmbeddedEventBridge implements JsonService {
   private route(bus: EventBus, event: EventBridgeEvent): void {
     for (const rule of bus.rules.values()) {
       if (!receives(rule, event) || !matchesPattern(rule.pattern, event)) continue;
-      for (const target of rule.targets.values()) this.track(this.deliverWithRetries(rule.arn, { ...target }, event));
+      for (const target of rule.targets.values()) this.deliveries.track(this.deliverWithRetries(rule.arn, { ...target }, event));
     }
-  }
-
-  private track(delivery: Promise<void>): void {
-    const settled: Promise<void> = delivery
-      .catch((error: unknown) => this.log(`[events] delivery bookkeeping failed: ${String(error)}`))
-      .finally(() => this.inFlight.delete(settled));
-    this.inFlight.add(settled);
   }
 
   private async deliverWithRetries(ruleArn: string, target: RuleTarget, event: EventBridgeEvent): Promise<void> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { BackgroundWork } from '../background-work.ts';
 import type { Clock } from '../clock.ts';
 import type { LocalFunctionDeployment } from '../deployment/local-deployment.ts';
 import type { DeadLetterQueues } from '../sqs/dead-letter-queues.ts';
-import type { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { runInvocation } from './invocation-store.ts';
 import { LambdaFunctionError, invokeForResult, loadHandler, type LambdaHandler, type LocalFunction } from './local-functions.ts';
 
@@ -18,7 +19,7 @@ const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 export class EmbeddedLambda {
   private readonly functions = new Map<string, LocalFunctionDeployment>();
   private readonly handlers = new Map<string, Promise<LambdaHandler>>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly asyncInvocations: BackgroundWork;
   private readonly projectRoot: string;
   private readonly clock: Clock;
   private readonly deadLetters: DeadLetterQueues;
@@ -40,6 +41,7 @@ export class EmbeddedLambda {
     this.clock = options.clock;
     this.deadLetters = options.deadLetters;
     this.log = options.log ?? ((line) => console.warn(line));
+    this.asyncInvocations = new BackgroundWork((error) => this.log(`[lambda] asynchronous invocation bookkeeping failed: ${String(error)}`));
     for (const fn of options.functions) {
       this.functions.set(fn.arn, fn);
       this.functions.set(fn.functionName, fn);
@@ -61,18 +63,17 @@ export class EmbeddedLambda {
   invokeAsync(functionArnOrName: string, event: unknown): string {
     const fn = this.function(functionArnOrName);
     const requestId = randomUUID();
-    const delivery = this.runAsync(fn, event, requestId).finally(() => this.inFlight.delete(delivery));
-    this.inFlight.add(delivery);
+    this.asyncInvocations.track(this.runAsync(fn, event, requestId));
     return requestId;
   }
 
   /** True while an asynchronous invocation is running or waiting to be retried. */
   get busy(): boolean {
-    return this.inFlight.size > 0;
+    return this.asyncInvocations.busy;
   }
 
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.asyncInvocations.settled();
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
+import { BackgroundWork } from '../background-work.ts';
 import type { Clock } from '../clock.ts';
 import { type CompiledPattern, compilePattern, matchesPattern } from '../eventbridge/event-pattern.ts';
 import { AwsServiceError, type FaultInjector, type JsonObject, type QueryService, type RequestContext } from '../protocol.ts';
@@ -148,7 +149,7 @@ export class EmbeddedSns implements QueryService {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly messages: PublishedMessage[] = [];
   private readonly deliveryRecords: DeliveryRecord[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pendingDeliveries: BackgroundWork;
   private readonly fileWrites = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
 
@@ -159,6 +160,7 @@ export class EmbeddedSns implements QueryService {
     this.log = options.log ?? ((line) => console.warn(line));
     this.defaultAccountId = options.accountId ?? '000000000000';
     this.httpTimeoutMs = options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+    this.pendingDeliveries = new BackgroundWork((error) => this.log(`[sns] delivery bookkeeping failed: ${String(error)}`));
   }
 
   async handle(action: string, params: Record<string, string>, context: RequestContext): Promise<string> {
@@ -292,14 +294,14 @@ export class EmbeddedSns implements QueryService {
     return this.deliveryRecords.filter((record) => record.outcome !== 'delivered');
   }
 
-  /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
   /** True while a notification is being delivered or retried. */
   get busy(): boolean {
-    return this.inFlight.size > 0;
+    return this.pendingDeliveries.busy;
   }
 
+  /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.pendingDeliveries.settled();
   }
 
   /** Stops retrying; deliveries still waiting are recorded as failed. */
@@ -510,7 +512,7 @@ export class EmbeddedSns implements QueryService {
     this.messages.push(published);
     for (const subscription of this.subscriptions.values()) {
       if (subscription.topicArn === topic.arn && passesFilter(subscription, published)) {
-        this.track(this.deliver(topic, subscription, published));
+        this.pendingDeliveries.track(this.deliver(topic, subscription, published));
       }
     }
     return published;
@@ -544,13 +546,6 @@ export class EmbeddedSns implements QueryService {
       }
     }
     return `<Successful>${successful}</Successful><Failed>${failed}</Failed>`;
-  }
-
-  private track(delivery: Promise<void>): void {
-    const settled: Promise<void> = delivery
-      .catch((error: unknown) => this.log(`[sns] delivery bookkeeping failed: ${String(error)}`))
-      .finally(() => this.inFlight.delete(settled));
-    this.inFlight.add(settled);
   }
 
   private async deliver(topic: Topic, subscription: Subscription, published: PublishedMessage): Promise<void> {

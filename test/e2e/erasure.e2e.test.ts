@@ -1,8 +1,8 @@
-import { CancelKeyDeletionCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { createSubjectKey, notificationsOf, publishClosure, sampleClosure, waitFor } from '../support/embedded.ts';
+import { createSubjectKey, notificationsOf, publishClosure, sampleClosure, keyStateOf } from '../support/embedded.ts';
 
 /**
  * The whole path on the embedded AWS, no mocks: an event on the closure bus, the rule, intake, the
@@ -23,12 +23,7 @@ function executionsOf(subjectId: string) {
   return aws.stepFunctions.executionsOf(aws.arnOf('ErasureStateMachine')).filter((execution) => execution.name.startsWith(executionName(fingerprint, 1)));
 }
 
-async function keyState(keyId: string): Promise<string> {
-  return kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(
-    (described) => described.KeyMetadata?.KeyState ?? '',
-    (error: Error) => error.name,
-  );
-}
+const keyState = (keyId: string) => keyStateOf(kms, keyId);
 
 describe('an AccountClosed event, end to end', () => {
   it("erases the subject's key and publishes scheduled, then completed with a certificate", async () => {

@@ -1,9 +1,9 @@
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { createSubjectKey, sampleClosure } from '../support/embedded.ts';
+import { createSubjectKey, sampleClosure, keyStateOf } from '../support/embedded.ts';
 import { erasureRequestFor } from '../support/settings.ts';
 
 /**
@@ -26,12 +26,7 @@ const execution = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasur
 
 const requestFor = erasureRequestFor;
 
-async function keyState(keyId: string): Promise<string> {
-  return kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(
-    (described) => described.KeyMetadata?.KeyState ?? '',
-    (error: Error) => error.name,
-  );
-}
+const keyState = (keyId: string) => keyStateOf(kms, keyId);
 
 describe('intake against the embedded AWS', () => {
   it('starts the erasure in Step Functions under the fingerprint name', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 
@@ -9,6 +9,14 @@ export async function createSubjectKey(kms: KMSClient, subjectId: string, option
   const keyId = created.KeyMetadata?.KeyId ?? '';
   await kms.send(new CreateAliasCommand({ AliasName: options.alias ?? `alias/erasure/subject/${subjectId}`, TargetKeyId: keyId }));
   return { keyId, arn: created.KeyMetadata?.Arn ?? '' };
+}
+
+/** The key's state as KMS reports it, or the error's name once the key is gone (NotFoundException). */
+export async function keyStateOf(kms: KMSClient, keyId: string): Promise<string> {
+  return kms.send(new DescribeKeyCommand({ KeyId: keyId })).then(
+    (described) => described.KeyMetadata?.KeyState ?? '',
+    (error: Error) => error.name,
+  );
 }
 
 export function sampleClosure(subjectId: string, detail: Record<string, unknown> = {}) {
