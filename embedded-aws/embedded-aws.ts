@@ -169,7 +169,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
 
   const queues = new DeadLetterQueues({ clock });
   const invocations = await concurrentInvocationStore();
-  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, log });
+  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, faults: options.faults, log });
   const stepFunctions = new EmbeddedStepFunctions({ clock, faults: options.faults, invokeFunction: (arn, payload) => lambda.invoke(arn, payload) });
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({

@@ -3,6 +3,7 @@ import type { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { BackgroundWork } from '../background-work.ts';
 import type { Clock } from '../clock.ts';
 import type { LocalFunctionDeployment } from '../deployment/local-deployment.ts';
+import type { FaultInjector } from '../protocol.ts';
 import type { DeadLetterQueues } from '../sqs/dead-letter-queues.ts';
 import { runInvocation } from './invocation-store.ts';
 import { LambdaFunctionError, invokeForResult, loadHandler, type LambdaHandler, type LocalFunction } from './local-functions.ts';
@@ -26,6 +27,7 @@ export class EmbeddedLambda {
   private readonly shutdown = new AbortController();
   private readonly log: (line: string) => void;
   private readonly invocations: InvokeStoreBase;
+  private readonly faults: FaultInjector | undefined;
 
   constructor(options: {
     projectRoot: string;
@@ -34,8 +36,10 @@ export class EmbeddedLambda {
     deadLetters: DeadLetterQueues;
     /** The runtime's per-invocation store: see invocation-store.ts. */
     invocations: InvokeStoreBase;
+    faults?: FaultInjector;
     log?: (line: string) => void;
   }) {
+    this.faults = options.faults;
     this.projectRoot = options.projectRoot;
     this.invocations = options.invocations;
     this.clock = options.clock;
@@ -55,6 +59,10 @@ export class EmbeddedLambda {
   /** Invocation type RequestResponse: resolves with the function's result, rejects with LambdaFunctionError. */
   async invoke(functionArnOrName: string, payload: unknown): Promise<unknown> {
     const fn = this.function(functionArnOrName);
+    const fault = this.faults?.({ service: 'lambda', operation: 'Invoke', input: { FunctionName: fn.arn }, region: fn.arn.split(':')[3] ?? '' });
+    // Step Functions names a failure of the Lambda service itself Lambda.<exception>, e.g.
+    // Lambda.TooManyRequestsException, which the erasure state machine retries.
+    if (fault) throw new LambdaFunctionError(`Lambda.${fault.code}`, fault.message, []);
     const handler = await this.handler(fn);
     return runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload));
   }
