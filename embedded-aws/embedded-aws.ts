@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
 import { VirtualClock } from './clock.ts';
+import { clockSnapshot, DataDirectory, resumedStart, type ClockSnapshot } from './data-directory.ts';
 import { planDeployment, type LocalDeployment } from './deployment/local-deployment.ts';
 import { printServerlessConfig } from './deployment/serverless-print.ts';
+import { deployTables, EmbeddedDynamoDb } from './dynamodb/index.ts';
 import { EmbeddedEventBridge, TargetInvocationError, targetInput, type EventBridgeEvent, type FailedDelivery, type RuleTarget } from './eventbridge/embedded-event-bridge.ts';
-import { EmbeddedKms } from './kms/index.ts';
+import { EmbeddedKms, type KmsSnapshot } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
 import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
@@ -36,13 +39,19 @@ export interface EmbeddedAwsOptions {
   console?: (line: string) => void;
   /** Set in the functions' environment over serverless.yml's (say, POWERTOOLS_LOG_LEVEL). */
   environment?: Record<string, string>;
+  /**
+   * Keeps state across restarts in this directory (created if need be): DynamoDB's tables in
+   * `dynamodb/` (LevelDB), KMS's keys in `kms.json`, the clock's instant in `clock.json`, which it
+   * resumes from, so virtual time never goes backwards. Without it, everything is in memory.
+   */
+  dataDir?: string;
 }
 
 export const DEFAULT_ACCOUNT_ID = '111122223333';
 export const EMBEDDED_CREDENTIALS = { accessKeyId: 'AKIAEMBEDDEDAWS00000', secretAccessKey: 'embedded-aws-secret-access-key' };
 
 /**
- * KMS, SNS, EventBridge, Step Functions and Lambda on one loopback endpoint, deployed from
+ * KMS, DynamoDB, SNS, EventBridge, Step Functions and Lambda on one loopback endpoint, deployed from
  * serverless.yml exactly as `osls deploy` would deploy it, sharing one virtual clock. The handlers
  * run in this process and reach it through `AWS_ENDPOINT_URL`, like any SDK or the AWS CLI; nothing
  * in them knows which AWS they talk to.
@@ -57,7 +66,9 @@ export class EmbeddedAws {
   readonly stepFunctions: EmbeddedStepFunctions;
   readonly lambda: EmbeddedLambda;
   readonly queues: DeadLetterQueues;
+  readonly dynamodb: EmbeddedDynamoDb;
   private readonly server: EmbeddedAwsServer;
+  private readonly dataDirectory: DataDirectory | undefined;
   private readonly restoreTime: () => void;
   private readonly restoreEnvironment: () => void;
 
@@ -71,7 +82,9 @@ export class EmbeddedAws {
     stepFunctions: EmbeddedStepFunctions;
     lambda: EmbeddedLambda;
     queues: DeadLetterQueues;
+    dynamodb: EmbeddedDynamoDb;
     server: EmbeddedAwsServer;
+    dataDirectory: DataDirectory | undefined;
     restoreTime: () => void;
     restoreEnvironment: () => void;
   }) {
@@ -84,7 +97,9 @@ export class EmbeddedAws {
     this.stepFunctions = parts.stepFunctions;
     this.lambda = parts.lambda;
     this.queues = parts.queues;
+    this.dynamodb = parts.dynamodb;
     this.server = parts.server;
+    this.dataDirectory = parts.dataDirectory;
     this.restoreTime = parts.restoreTime;
     this.restoreEnvironment = parts.restoreEnvironment;
   }
@@ -104,8 +119,8 @@ export class EmbeddedAws {
   }
 
   private resource(logicalId: string): { name: string; arn: string } {
-    const { topics, eventBuses, queues, stateMachines } = this.deployment;
-    const found = [...topics, ...eventBuses, ...queues, ...stateMachines].find((resource) => resource.logicalId === logicalId);
+    const { topics, eventBuses, queues, tables, stateMachines } = this.deployment;
+    const found = [...topics, ...eventBuses, ...queues, ...tables, ...stateMachines].find((resource) => resource.logicalId === logicalId);
     if (!found) throw new Error(`serverless.yml declares no ${logicalId}`);
     return found;
   }
@@ -136,6 +151,8 @@ export class EmbeddedAws {
     await this.sns.close();
     this.kms.close();
     await this.server.close();
+    await this.dynamodb.close();
+    await this.dataDirectory?.close();
     this.restoreTime();
     this.restoreEnvironment();
     running = false;
@@ -162,15 +179,24 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const region = options.region ?? 'eu-west-1';
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const log = options.log ?? ((line: string) => console.warn(line));
+  const dataDirectory = options.dataDir === undefined ? undefined : await DataDirectory.open(options.dataDir, (error) => log(`[data-dir] ${String(error)}`));
   const config = await printServerlessConfig(projectRoot, options.stage ?? 'local', region, options.params);
   const deployment = planDeployment(config, accountId);
   // Started once the configuration is read, so the seconds osls takes do not become weeks.
-  const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: options.start });
+  const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: resumedStart(dataDirectory?.read<ClockSnapshot>('clock'), options.start) });
+  dataDirectory?.keep('clock', clockSnapshot(clock));
 
   const queues = new DeadLetterQueues({ clock });
   const invocations = await concurrentInvocationStore();
   const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, faults: options.faults, log });
-  const stepFunctions = new EmbeddedStepFunctions({ clock, faults: options.faults, invokeFunction: (arn, payload) => lambda.invoke(arn, payload) });
+  const stepFunctions = new EmbeddedStepFunctions({
+    clock,
+    faults: options.faults,
+    invokeFunction: (arn, payload) => lambda.invoke(arn, payload),
+    // Execution status changes go to the default bus, as on AWS; executions start only once
+    // `events` below exists.
+    emit: (event) => events.putEvent(event),
+  });
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
     clock,
@@ -186,23 +212,30 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     quotas: options.quotas ?? false,
     deletionLagMs: options.deletionLagMs,
     emit: (event) => events.putEvent(event),
+    restore: dataDirectory?.read<KmsSnapshot>('kms'),
   });
+  dataDirectory?.keep('kms', () => kms.snapshot());
+  const dynamodb = await EmbeddedDynamoDb.open({ region, accountId, faults: options.faults, path: dataDirectory?.resolve('dynamodb') });
 
-  const server = new EmbeddedAwsServer({ port: options.port, defaultRegion: region, accountId, jsonServices: [kms, events, stepFunctions], queryServices: [sns] });
+  const server = new EmbeddedAwsServer({ port: options.port, defaultRegion: region, accountId, jsonServices: [kms, events, stepFunctions], httpJsonServices: [dynamodb], queryServices: [sns] });
   const endpoint = await server.listen();
 
   const context: RequestContext = { region, accountId, accessKeyId: EMBEDDED_CREDENTIALS.accessKeyId, requestId: randomUUID() };
   for (const topic of deployment.topics) await sns.handle('CreateTopic', { Action: 'CreateTopic', Name: topic.name }, context);
   for (const bus of deployment.eventBuses) await events.handle('CreateEventBus', { Name: bus.name }, context);
   for (const rule of deployment.rules) {
-    events.addRule({ region, accountId, name: rule.name, eventBusName: rule.eventBusName, eventPattern: rule.pattern, targets: [rule.target] });
+    events.addRule({ region, accountId, name: rule.name, eventBusName: rule.eventBusName, eventPattern: rule.pattern, state: rule.state, targets: [rule.target] });
   }
   for (const machine of deployment.stateMachines) stepFunctions.registerStateMachine(machine.arn, machine.definition, machine.type);
+  // A key kept in the data directory is reused: the planned key ID is the same at every start.
+  for (const key of deployment.kmsKeys) kms.deployKey({ region, accountId }, key);
+  for (const alias of deployment.kmsAliases) await kms.deployAlias({ region, accountId }, alias.aliasName, alias.targetKeyId);
+  await deployTables(new DynamoDBClient({ endpoint, region, credentials: EMBEDDED_CREDENTIALS }), deployment.tables);
 
   const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
   const restoreTime = useTimeSource(clock);
 
-  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, server, restoreTime, restoreEnvironment });
+  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, dynamodb, server, dataDirectory, restoreTime, restoreEnvironment });
 }
 
 /**

@@ -2,6 +2,7 @@
  * What the embedded services share about AWS's wire protocols: the error they throw, and the
  * request context (Region, account) every operation sees.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** An error as AWS returns it: a named exception with a message, and the HTTP status it travels with. */
 export class AwsServiceError extends Error {
@@ -36,6 +37,16 @@ export interface JsonService {
   /** The X-Amz-Target prefix, e.g. `TrentService` for KMS. */
   readonly targetPrefix: string;
   handle(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject>;
+}
+
+/**
+ * A JSON-protocol service handed the HTTP request and response themselves, before the body is
+ * read: DynamoDB, whose requests dynalite's own HTTP handler answers.
+ */
+export interface HttpJsonService {
+  /** The X-Amz-Target prefix, e.g. `DynamoDB_20120810`. */
+  readonly targetPrefix: string;
+  serve(request: IncomingMessage, response: ServerResponse, context: RequestContext): Promise<void>;
 }
 
 /** A service speaking the AWS query protocol (form-encoded request, XML response), such as SNS. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsServiceError, type JsonService, type QueryService, type RequestContext } from './protocol.ts';
+import { AwsServiceError, type HttpJsonService, type JsonService, type QueryService, type RequestContext } from './protocol.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -9,6 +9,8 @@ export interface ServerOptions {
   defaultRegion: string;
   accountId: string;
   jsonServices: JsonService[];
+  /** JSON-protocol services that read the request themselves (DynamoDB). */
+  httpJsonServices?: HttpJsonService[];
   queryServices: QueryService[];
 }
 
@@ -21,12 +23,14 @@ export interface ServerOptions {
 export class EmbeddedAwsServer {
   private readonly server: Server;
   private readonly jsonServices: Map<string, JsonService>;
+  private readonly httpJsonServices: Map<string, HttpJsonService>;
   private readonly queryServices: Map<string, QueryService>;
   private readonly options: ServerOptions;
 
   constructor(options: ServerOptions) {
     this.options = options;
     this.jsonServices = new Map(options.jsonServices.map((service) => [service.targetPrefix, service]));
+    this.httpJsonServices = new Map((options.httpJsonServices ?? []).map((service) => [service.targetPrefix, service]));
     this.queryServices = new Map(options.queryServices.map((service) => [service.signingName, service]));
     this.server = createServer((request, response) => {
       this.route(request, response).catch((error: unknown) => {
@@ -54,7 +58,6 @@ export class EmbeddedAwsServer {
   }
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const body = await readBody(request);
     const credential = parseCredentialScope(request.headers.authorization);
     const context: RequestContext = {
       region: credential.region ?? this.options.defaultRegion,
@@ -63,6 +66,12 @@ export class EmbeddedAwsServer {
       requestId: randomUUID(),
     };
     const target = request.headers['x-amz-target'];
+    const httpJsonService = typeof target === 'string' ? this.httpJsonServices.get(target.split('.')[0] ?? '') : undefined;
+    if (httpJsonService) {
+      await httpJsonService.serve(request, response, context);
+      return;
+    }
+    const body = await readBody(request);
     if (typeof target === 'string') {
       await this.routeJson(target, body, context, response);
       return;

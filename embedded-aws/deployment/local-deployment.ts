@@ -1,4 +1,6 @@
-import type { RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
+import { createHash } from 'node:crypto';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { RuleState, RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
 import { functionArn } from '../lambda/local-functions.ts';
 import { resolveFunctionReferences, type Definition } from '../stepfunctions/definition.ts';
 import type { ServerlessConfig } from './serverless-print.ts';
@@ -18,8 +20,11 @@ export interface LocalDeployment {
   topics: { logicalId: string; name: string; arn: string }[];
   eventBuses: { logicalId: string; name: string; arn: string }[];
   queues: { logicalId: string; name: string; arn: string; url: string }[];
+  tables: LocalTableDeployment[];
+  kmsKeys: LocalKmsKeyDeployment[];
+  kmsAliases: { logicalId: string; aliasName: string; targetKeyId: string }[];
   stateMachines: { logicalId: string; name: string; arn: string; type: 'STANDARD' | 'EXPRESS'; definition: Definition }[];
-  rules: { name: string; eventBusName: string; pattern: Record<string, unknown>; target: RuleTarget }[];
+  rules: { name: string; eventBusName: string; pattern: Record<string, unknown>; state: RuleState; target: RuleTarget }[];
 }
 
 export interface LocalFunctionDeployment {
@@ -32,6 +37,31 @@ export interface LocalFunctionDeployment {
   maximumRetryAttempts: number;
   maximumEventAgeSeconds: number;
   onFailureDestination: string | undefined;
+}
+
+/** An AWS::DynamoDB::Table: what CreateTable is given for it, and whether DeleteTable is refused. */
+export interface LocalTableDeployment {
+  logicalId: string;
+  name: string;
+  arn: string;
+  definition: CreateTableCommandInput;
+  deletionProtectionEnabled: boolean;
+}
+
+/**
+ * An AWS::KMS::Key: what CreateKey is given for it, under a key ID chosen here (see plannedKeyId).
+ * KeyPolicy is not kept: the embedded AWS enforces no IAM.
+ */
+export interface LocalKmsKeyDeployment {
+  logicalId: string;
+  keyId: string;
+  arn: string;
+  keySpec: string;
+  keyUsage: string;
+  description: string;
+  tags: { TagKey: string; TagValue: string }[];
+  multiRegion: boolean;
+  enabled: boolean;
 }
 
 type Resources = NonNullable<NonNullable<ServerlessConfig['resources']>['Resources']>;
@@ -81,6 +111,33 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       const name = nameOf(logicalId, 'QueueName');
       return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, url: `https://sqs.${region}.amazonaws.com/${accountId}/${name}` };
     });
+  const tables: LocalTableDeployment[] = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
+    .map(([logicalId, resource]) => {
+      const name = nameOf(logicalId, 'TableName');
+      const declared = resource.Properties ?? {};
+      // The CreateTable parameters among the resource's properties; the rest (point-in-time
+      // recovery, SSE, TTL, streams) changes nothing the embedded DynamoDB does.
+      const definition = Object.fromEntries(
+        ['KeySchema', 'AttributeDefinitions', 'BillingMode', 'ProvisionedThroughput', 'GlobalSecondaryIndexes', 'LocalSecondaryIndexes']
+          .filter((property) => declared[property] !== undefined)
+          .map((property) => [property, declared[property]]),
+      );
+      return {
+        logicalId,
+        name,
+        arn: `arn:aws:dynamodb:${region}:${accountId}:table/${name}`,
+        definition: { ...definition, TableName: name } as CreateTableCommandInput,
+        deletionProtectionEnabled: declared.DeletionProtectionEnabled === true,
+      };
+    });
+
+  const kmsKeyIds = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::KMS::Key')
+    .map(([logicalId, resource]) => {
+      const keyId = plannedKeyId({ accountId, region, service: config.service, stage, logicalId }, resource.Properties?.MultiRegion === true);
+      return { logicalId, keyId, arn: `arn:aws:kms:${region}:${accountId}:key/${keyId}` };
+    });
 
   const resolve = (value: unknown, where: string): string => {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -110,11 +167,38 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     if (bus) return attr === 'Arn' ? bus.arn : bus.name;
     const queue = queues.find((candidate) => candidate.logicalId === logicalId);
     if (queue) return attr === 'Arn' ? queue.arn : attr === 'QueueName' ? queue.name : queue.url;
+    const table = tables.find((candidate) => candidate.logicalId === logicalId);
+    if (table && attr === 'Ref') return table.name;
+    if (table && attr === 'Arn') return table.arn;
+    const kmsKey = kmsKeyIds.find((candidate) => candidate.logicalId === logicalId);
+    if (kmsKey && (attr === 'Ref' || attr === 'KeyId')) return kmsKey.keyId;
+    if (kmsKey && attr === 'Arn') return kmsKey.arn;
+    if (resources[logicalId]?.Type === 'AWS::KMS::Alias' && attr === 'Ref') {
+      return resolve(resources[logicalId]?.Properties?.AliasName, `resources.${logicalId}.AliasName`);
+    }
     const machine = stateMachines.find((candidate) => candidate.logicalId === logicalId);
     if (machine) return attr === 'Name' ? machine.name : machine.arn;
+    if (resources[logicalId]?.Type === 'AWS::IAM::Role' && attr === 'Arn') {
+      // No IAM here: the role is named, never assumed. CloudFormation names an unnamed role after
+      // the stack and its logical id.
+      const roleName = resources[logicalId]?.Properties?.RoleName;
+      return `arn:aws:iam::${accountId}:role/${typeof roleName === 'string' ? roleName : `${prefix}-${logicalId}`}`;
+    }
     const fnKey = logicalFunctionKey(logicalId);
     if (fnKey && attr === 'Arn') return functionArn(region, accountId, functionName(fnKey));
     throw new Error(`${where}: the embedded AWS has no resource ${logicalId} (attribute ${attr})`);
+  };
+
+  // CloudFormation reads an object whose one key is `Ref` or `Fn::...` as an intrinsic, wherever it
+  // sits; an event pattern may hold them at any depth (`stateMachineArn: [!Ref ErasureStateMachine]`).
+  const resolveWithin = (value: unknown, where: string): unknown => {
+    if (Array.isArray(value)) return value.map((item, index) => resolveWithin(item, `${where}.${index}`));
+    if (value !== null && typeof value === 'object') {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return resolve(value, where);
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveWithin(item, `${where}.${key}`)]));
+    }
+    return value;
   };
 
   const providerEnvironment = config.provider.environment ?? {};
@@ -146,6 +230,14 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
         const where = `functions.${key}.events.${index}.eventBridge`;
         const eventBusName = event.eventBus === undefined ? 'default' : resolve(event.eventBus, `${where}.eventBus`).replace(/^arn:.*:event-bus\//, '');
         const name = event.name ?? `${prefix}-${key}-rule-${index + 1}`;
+        const state: RuleState = event.enabled === false ? 'DISABLED' : 'ENABLED';
+        // osls (4.3.1) accepts a `state` here but deploys the rule with the State above: refused,
+        // rather than run locally a rule AWS would not have.
+        if (event.state !== undefined && event.state !== state) {
+          throw new Error(
+            `${where}.state: osls leaves state out of the deployed rule, which is ${state}, not ${String(event.state)}; remove state (enabled: false gives DISABLED)`,
+          );
+        }
         const target: RuleTarget = {
           Id: `${name}-target`,
           Arn: functionArn(region, accountId, functionName(key)),
@@ -154,9 +246,39 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
             : {}),
           ...(event.deadLetterQueueArn !== undefined ? { DeadLetterConfig: { Arn: resolve(event.deadLetterQueueArn, `${where}.deadLetterQueueArn`) } } : {}),
         };
-        return { name, eventBusName, pattern: event.pattern ?? {}, target };
+        const pattern = resolveWithin(event.pattern ?? {}, `${where}.pattern`) as Record<string, unknown>;
+        return { name, eventBusName, pattern, state, target };
       }),
   );
+
+  const kmsKeys: LocalKmsKeyDeployment[] = kmsKeyIds.map(({ logicalId, keyId, arn }) => {
+    const declared = resources[logicalId]?.Properties ?? {};
+    const property = (name: string, fallback: string) =>
+      declared[name] === undefined ? fallback : resolve(declared[name], `resources.${logicalId}.${name}`);
+    const tags = Array.isArray(declared.Tags) ? (declared.Tags as { Key?: unknown; Value?: unknown }[]) : [];
+    return {
+      logicalId,
+      keyId,
+      arn,
+      keySpec: property('KeySpec', 'SYMMETRIC_DEFAULT'),
+      keyUsage: property('KeyUsage', 'ENCRYPT_DECRYPT'),
+      description: property('Description', ''),
+      tags: tags.map((tag, index) => ({
+        TagKey: resolve(tag.Key, `resources.${logicalId}.Tags.${index}.Key`),
+        TagValue: resolve(tag.Value, `resources.${logicalId}.Tags.${index}.Value`),
+      })),
+      multiRegion: declared.MultiRegion === true,
+      enabled: declared.Enabled !== false,
+    };
+  });
+  const kmsAliases = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::KMS::Alias')
+    .map(([logicalId, resource]) => ({
+      logicalId,
+      aliasName: resolve(resource.Properties?.AliasName, `resources.${logicalId}.AliasName`),
+      // TargetKeyId may name the key by ID or ARN; KMS keeps the key ID.
+      targetKeyId: resolve(resource.Properties?.TargetKeyId, `resources.${logicalId}.TargetKeyId`).replace(/^arn:.*:key\//, ''),
+    }));
 
   return {
     service: config.service,
@@ -167,6 +289,9 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     topics,
     eventBuses,
     queues,
+    tables,
+    kmsKeys,
+    kmsAliases,
     rules,
     stateMachines: stateMachines.map(({ logicalId, name, arn, type, definition }) => ({
       logicalId,
@@ -176,6 +301,28 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       definition: resolveFunctionReferences(definition, (key) => functionArn(region, accountId, functionName(key))),
     })),
   };
+}
+
+/**
+ * CloudFormation learns a key's ID only when it creates the key, but the functions' environment
+ * needs it before the embedded KMS runs. So a declared key gets an ID derived from where it is
+ * deployed: the same account, Region, service, stage and logical id always name the same key, which
+ * lets a restarted embedded AWS find the key it kept. A UUID of version 8 (RFC 9562's layout for
+ * name-based UUIDs over SHA-256); a multi-Region key's "mrk-" and 32 hex digits.
+ */
+export function plannedKeyId(
+  where: { accountId: string; region: string; service: string; stage: string; logicalId: string },
+  multiRegion: boolean,
+): string {
+  const digest = createHash('sha256')
+    .update([where.accountId, where.region, where.service, where.stage, where.logicalId].join('\n'))
+    .digest()
+    .subarray(0, 16);
+  if (multiRegion) return `mrk-${digest.toString('hex')}`;
+  digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x80;
+  digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
+  const hex = digest.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The Serverless Framework's logical-id form of a name: `resolveKeys` → `ResolveKeys`, `my-fn` → `MyDashfn`. */

@@ -34,6 +34,10 @@ export interface EventBridgeEventConfig {
   retryPolicy?: { maximumEventAge?: number; maximumRetryAttempts?: number };
   deadLetterQueueArn?: unknown;
   name?: string;
+  /** false deploys the rule DISABLED. */
+  enabled?: boolean;
+  /** Not in osls 4.3.1's schema: it is accepted, and left out of the deployed rule. */
+  state?: string;
 }
 
 export async function printServerlessConfig(projectRoot: string, stage: string, region: string, params: Record<string, string> = {}): Promise<ServerlessConfig> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AwsServiceError, type JsonObject } from '../protocol.ts';
 import { ciphertextKeyId, keyMaterialId, openCiphertext, sealCiphertext } from './ciphertext.ts';
+import { assertKeyUsage } from './key-specs.ts';
 import { assertKeyState } from './key-states.ts';
 import { keyNotFound, type KmsKey } from './key-store.ts';
 import type { KmsOperation } from './kms-backend.ts';
@@ -26,9 +27,10 @@ function assertSymmetricAlgorithm(input: JsonObject): void {
   }
 }
 
-/** The key's material, once its state allows cryptographic use. */
-function usableMaterial(key: KmsKey): Buffer {
+/** The key's material, once its state and usage allow `operation`. */
+function usableMaterial(key: KmsKey, operation: string): Buffer {
   assertKeyState(key, 'cryptographic');
+  assertKeyUsage(key, 'ENCRYPT_DECRYPT', operation);
   if (!key.material) throw new AwsServiceError('KMSInvalidStateException', `${key.arn} is pending import.`);
   return key.material;
 }
@@ -38,7 +40,7 @@ const encrypt: KmsOperation = (kms, input, context) => {
   const plaintext = requiredBlob(input, 'Plaintext', 4096);
   const encryptionContext = optionalEncryptionContext(input);
   assertSymmetricAlgorithm(input);
-  const material = usableMaterial(key);
+  const material = usableMaterial(key, 'Encrypt');
   return {
     CiphertextBlob: base64(sealCiphertext(key.keyId, material, plaintext, encryptionContext)),
     KeyId: key.arn,
@@ -66,7 +68,7 @@ const decrypt: KmsOperation = (kms, input, context) => {
     );
   }
   if (!key) throw keyNotFound(context, blobKeyId);
-  const material = usableMaterial(key);
+  const material = usableMaterial(key, 'Decrypt');
   return {
     KeyId: key.arn,
     Plaintext: base64(openCiphertext(material, ciphertext, encryptionContext)),
@@ -86,7 +88,7 @@ const generateDataKey: KmsOperation = (kms, input, context) => {
   if ((numberOfBytes === undefined) === (keySpec === undefined)) {
     throw new AwsServiceError('ValidationException', 'Specify either NumberOfBytes or KeySpec, but not both.');
   }
-  const material = usableMaterial(key);
+  const material = usableMaterial(key, 'GenerateDataKey');
   const dataKey = randomBytes(numberOfBytes ?? DATA_KEY_BYTES_OF_KEY_SPEC[keySpec ?? 'AES_256'] ?? 32);
   return {
     CiphertextBlob: base64(sealCiphertext(key.keyId, material, dataKey, encryptionContext)),

@@ -11,12 +11,14 @@ import {
 import { ALIAS_AND_TAG_OPERATIONS } from './alias-and-tag-operations.ts';
 import { CRYPTOGRAPHIC_OPERATIONS } from './cryptographic-operations.ts';
 import { KeyDeletion } from './key-deletion.ts';
-import { KEY_OPERATIONS, newKey } from './key-operations.ts';
+import { createCustomerManagedKey, KEY_OPERATIONS, newKey } from './key-operations.ts';
 import { isPendingDeletion, KeyStateError } from './key-states.ts';
-import { aliasArn, KeyStore } from './key-store.ts';
+import { restoreKeyStore, snapshotKeyStore, type KmsSnapshot } from './key-store-snapshot.ts';
+import { aliasArn, KeyStore, type KmsScope } from './key-store.ts';
 import { failedCallEvent } from './kms-events.ts';
 import type { KmsBackend, KmsOperation } from './kms-backend.ts';
 import { RequestQuotas, type QuotaSetting } from './request-quotas.ts';
+import { SIGNING_OPERATIONS } from './signing-operations.ts';
 
 export interface EmbeddedKmsOptions {
   clock: Clock;
@@ -29,10 +31,23 @@ export interface EmbeddedKmsOptions {
   deletionLagMs?: number;
   /** The account `createAwsManagedKey` seeds when given none. */
   accountId?: string;
+  /** A key store saved by `snapshot()`: the KMS starts with its keys, aliases and waiting periods. */
+  restore?: object;
+}
+
+/** An AWS::KMS::Key of serverless.yml, with the key ID the deployment planned for it. */
+export interface DeclaredKey {
+  keyId: string;
+  keySpec: string;
+  keyUsage: string;
+  description: string;
+  tags: { TagKey: string; TagValue: string }[];
+  multiRegion: boolean;
+  enabled: boolean;
 }
 
 const OPERATIONS = new Map<string, KmsOperation>(
-  Object.entries({ ...KEY_OPERATIONS, ...CRYPTOGRAPHIC_OPERATIONS, ...ALIAS_AND_TAG_OPERATIONS }),
+  Object.entries({ ...KEY_OPERATIONS, ...CRYPTOGRAPHIC_OPERATIONS, ...SIGNING_OPERATIONS, ...ALIAS_AND_TAG_OPERATIONS }),
 );
 
 /**
@@ -49,13 +64,14 @@ export class EmbeddedKms implements JsonService {
   private readonly defaultAccountId: string;
 
   constructor(options: EmbeddedKmsOptions) {
-    const store = new KeyStore();
+    const store = options.restore ? restoreKeyStore(options.restore) : new KeyStore();
     const deletion = new KeyDeletion({
       store,
       clock: options.clock,
       emit: options.emit,
       deletionLagMs: options.deletionLagMs ?? 0,
     });
+    for (const key of store.allKeys()) deletion.resume(key);
     this.backend = { store, clock: options.clock, deletion };
     this.emit = options.emit;
     this.faults = options.faults;
@@ -69,7 +85,7 @@ export class EmbeddedKms implements JsonService {
     if (!run) throw new AwsServiceError('UnknownOperationException', `The embedded KMS does not implement ${operation}.`);
     const fault = this.faults?.({ service: 'kms', operation, input, region: context.region });
     if (fault) throw fault;
-    this.quotas.take(context, operation);
+    this.quotas.take(context, operation, this.signingKeySpec(operation, input, context));
     try {
       return await run(this.backend, input, context);
     } catch (error) {
@@ -121,6 +137,55 @@ export class EmbeddedKms implements JsonService {
       lastUpdatedDate: key.creationDate,
     });
     return { keyId: key.keyId, arn: key.arn };
+  }
+
+  /**
+   * Creates an AWS::KMS::Key of serverless.yml under the key ID its deployment planned, refusing
+   * what CreateKey would refuse. A key with that ID that already exists (state kept across a
+   * restart) is the deployed key: it is returned as it is, whatever its state.
+   */
+  deployKey(scope: KmsScope, declared: DeclaredKey): { keyId: string; arn: string } {
+    const existing = this.backend.store.findKey(scope, declared.keyId);
+    if (existing) return { keyId: existing.keyId, arn: existing.arn };
+    const key = createCustomerManagedKey(
+      this.backend,
+      {
+        KeySpec: declared.keySpec,
+        KeyUsage: declared.keyUsage,
+        Description: declared.description,
+        Tags: declared.tags,
+        MultiRegion: declared.multiRegion,
+      },
+      scope,
+      declared.keyId,
+    );
+    if (!declared.enabled) key.state = 'Disabled';
+    return { keyId: key.keyId, arn: key.arn };
+  }
+
+  /** Points an AWS::KMS::Alias of serverless.yml at its key, through CreateAlias or UpdateAlias. */
+  async deployAlias(scope: KmsScope, aliasName: string, targetKeyId: string): Promise<void> {
+    const context: RequestContext = { ...scope, accessKeyId: 'cloudformation.amazonaws.com', requestId: randomUUID() };
+    const existing = this.backend.store.findAlias(scope, aliasName);
+    if (existing?.targetKeyId === targetKeyId) return;
+    const operation = existing ? 'UpdateAlias' : 'CreateAlias';
+    await OPERATIONS.get(operation)?.(this.backend, { AliasName: aliasName, TargetKeyId: targetKeyId }, context);
+  }
+
+  /** Every key and alias, for `restore` in a later EmbeddedKms (see KmsSnapshot). */
+  snapshot(): KmsSnapshot {
+    this.backend.deletion.deleteDueKeys();
+    return snapshotKeyStore(this.backend.store);
+  }
+
+  /** Sign and Verify are throttled by the kind of key they name, ECC or RSA. */
+  private signingKeySpec(operation: string, input: JsonObject, context: RequestContext): string | undefined {
+    if ((operation !== 'Sign' && operation !== 'Verify') || typeof input.KeyId !== 'string') return undefined;
+    try {
+      return this.backend.store.resolveKey(context, input.KeyId).keySpec;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops the deletion timers; scheduled keys are still deleted lazily if the service is called again. */

@@ -70,9 +70,18 @@ export class KeyDeletion {
     this.timers.clear();
   }
 
+  /** Re-arms the deletion of a key restored from a snapshot while pending deletion, keeping its DeletionDate. */
+  resume(key: KmsKey): void {
+    if (key.state === 'PendingDeletion') this.armTimer(key);
+  }
+
   private startWaitingPeriod(key: KmsKey, from: Date): void {
     key.state = 'PendingDeletion';
     key.deletionDate = new Date(from.getTime() + (key.pendingWindowInDays ?? 30) * DAY_MS);
+    this.armTimer(key);
+  }
+
+  private armTimer(key: KmsKey): void {
     this.timers.get(key)?.abort();
     const timer = new AbortController();
     this.timers.set(key, timer);
@@ -93,6 +102,7 @@ export class KeyDeletion {
     // The material is what crypto-erasure destroys: leave no copy of it in memory either.
     key.material?.fill(0);
     key.material = undefined;
+    key.privateKey = undefined;
     this.emit?.(keyDeletionEvent(key, deletedAt));
     const primary = related?.primary;
     if (primary?.state === 'PendingReplicaDeletion' && this.store.relatedMultiRegionKeys(primary).replicas.length === 0) {

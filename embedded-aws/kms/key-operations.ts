@@ -2,9 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AwsServiceError, type JsonObject, type RequestContext } from '../protocol.ts';
 import { generateKeyMaterial, keyMaterialId } from './ciphertext.ts';
 import { createImportParameters, unwrapKeyMaterial } from './key-import.ts';
+import { validatedKeySpec } from './key-specs.ts';
 import { assertKeyState } from './key-states.ts';
 import { keyArn, type KeyOrigin, type KmsKey, type KmsScope } from './key-store.ts';
 import { assertCustomerManaged, type KmsBackend, type KmsOperation } from './kms-backend.ts';
+import { generateSigningKey } from './signatures.ts';
 import {
   base64,
   epochSeconds,
@@ -42,39 +44,41 @@ function defaultKeyPolicy(accountId: string): string {
 
 export function newKey(
   scope: KmsScope,
-  fields: Pick<KmsKey, 'keyId' | 'keyManager' | 'origin' | 'multiRegionKeyType' | 'description' | 'creationDate'>,
+  fields: Pick<KmsKey, 'keyId' | 'keyManager' | 'origin' | 'multiRegionKeyType' | 'description' | 'creationDate'> &
+    Partial<Pick<KmsKey, 'keySpec' | 'keyUsage'>>,
 ): KmsKey {
   const external = fields.origin === 'EXTERNAL';
+  const keySpec = fields.keySpec ?? 'SYMMETRIC_DEFAULT';
+  const symmetric = keySpec === 'SYMMETRIC_DEFAULT';
   return {
     ...fields,
+    keySpec,
+    keyUsage: fields.keyUsage ?? (symmetric ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY'),
     arn: keyArn(scope, fields.keyId),
     accountId: scope.accountId,
     region: scope.region,
     state: external ? 'PendingImport' : 'Enabled',
     deletionDate: undefined,
     pendingWindowInDays: undefined,
-    material: external ? undefined : generateKeyMaterial(),
+    material: external || !symmetric ? undefined : generateKeyMaterial(),
+    privateKey: external || symmetric ? undefined : generateSigningKey(keySpec),
     importedMaterialId: undefined,
     importParameters: undefined,
     tags: new Map(),
   };
 }
 
-const createKey: KmsOperation = (kms, input, context) => {
-  const keySpec = optionalString(input, 'KeySpec') ?? optionalString(input, 'CustomerMasterKeySpec');
-  if (keySpec !== undefined && keySpec !== 'SYMMETRIC_DEFAULT') {
-    throw new AwsServiceError(
-      'UnsupportedOperationException',
-      `The embedded KMS creates only SYMMETRIC_DEFAULT keys, not ${keySpec}.`,
-    );
-  }
-  const keyUsage = optionalString(input, 'KeyUsage');
-  if (keyUsage !== undefined && keyUsage !== 'ENCRYPT_DECRYPT') {
-    throw new AwsServiceError(
-      'UnsupportedOperationException',
-      `The embedded KMS creates only ENCRYPT_DECRYPT keys, not ${keyUsage}.`,
-    );
-  }
+/**
+ * A customer managed key as CreateKey makes it. The deployment of serverless.yml's AWS::KMS::Key
+ * resources goes through here too, with the key ID it planned; CreateKey always draws a new one.
+ */
+export function createCustomerManagedKey(kms: KmsBackend, input: JsonObject, scope: KmsScope, keyId?: string): KmsKey {
+  const keySpecMember = input.KeySpec === undefined || input.KeySpec === null ? 'CustomerMasterKeySpec' : 'KeySpec';
+  const { keySpec, keyUsage } = validatedKeySpec({
+    keySpec: optionalString(input, keySpecMember),
+    keySpecMember,
+    keyUsage: optionalString(input, 'KeyUsage'),
+  });
   const origin = optionalString(input, 'Origin') ?? 'AWS_KMS';
   if (!KNOWN_ORIGINS.includes(origin)) {
     throw validationError('Origin', origin, `Member must satisfy enum value set: [${KNOWN_ORIGINS.join(', ')}]`);
@@ -85,23 +89,36 @@ const createKey: KmsOperation = (kms, input, context) => {
       `The embedded KMS has no custom key stores: Origin ${origin} is not supported.`,
     );
   }
+  if (origin === 'EXTERNAL' && keySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new AwsServiceError(
+      'UnsupportedOperationException',
+      `The embedded KMS imports key material only into SYMMETRIC_DEFAULT keys, not ${keySpec} keys.`,
+    );
+  }
   const description = optionalString(input, 'Description') ?? '';
   if (description.length > 8192) {
     throw validationError('Description', undefined, 'Member must have length less than or equal to 8192');
   }
   const tags = optionalTags(input);
   const multiRegion = optionalBoolean(input, 'MultiRegion') ?? false;
-  const key = newKey(context, {
+  const key = newKey(scope, {
     // Multi-Region keys share one ID in every Region: "mrk-" and 32 hex digits.
-    keyId: multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID(),
+    keyId: keyId ?? (multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID()),
     keyManager: 'CUSTOMER',
     origin: origin as KeyOrigin,
     multiRegionKeyType: multiRegion ? 'PRIMARY' : undefined,
     description,
     creationDate: kms.clock.now(),
+    keySpec,
+    keyUsage,
   });
   for (const tag of tags) key.tags.set(tag.TagKey, tag.TagValue);
   kms.store.addKey(key);
+  return key;
+}
+
+const createKey: KmsOperation = (kms, input, context) => {
+  const key = createCustomerManagedKey(kms, input, context);
   return { KeyMetadata: keyMetadata(key, kms.store) };
 };
 
@@ -184,11 +201,14 @@ const replicateKey: KmsOperation = (kms, input, context) => {
     multiRegionKeyType: 'REPLICA',
     description: optionalString(input, 'Description') ?? primary.description,
     creationDate: kms.clock.now(),
+    keySpec: primary.keySpec,
+    keyUsage: primary.keyUsage,
   });
   // Related multi-Region keys share their key material: that is what makes them interchangeable.
   replica.material = primary.material && Buffer.from(primary.material);
+  replica.privateKey = primary.privateKey;
   replica.importedMaterialId = primary.importedMaterialId;
-  replica.state = replica.material ? 'Enabled' : 'PendingImport';
+  replica.state = replica.material || replica.privateKey ? 'Enabled' : 'PendingImport';
   for (const tag of optionalTags(input)) replica.tags.set(tag.TagKey, tag.TagValue);
   kms.store.addKey(replica);
   return {

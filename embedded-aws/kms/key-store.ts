@@ -14,6 +14,17 @@ export type KeyState =
 export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
 export type KeyManager = 'CUSTOMER' | 'AWS';
 export type MultiRegionKeyType = 'PRIMARY' | 'REPLICA';
+/** The key specs the embedded KMS creates: symmetric encryption keys, and ECC and RSA signing key pairs. */
+export type KeySpec =
+  | 'SYMMETRIC_DEFAULT'
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_NIST_P521'
+  | 'ECC_SECG_P256K1'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096';
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
 
 /** Where a request runs: KMS keeps a separate set of keys and aliases per account and Region. */
 export interface KmsScope {
@@ -38,12 +49,16 @@ export interface KmsKey {
   readonly keyManager: KeyManager;
   readonly origin: KeyOrigin;
   readonly multiRegionKeyType: MultiRegionKeyType | undefined;
+  readonly keySpec: KeySpec;
+  readonly keyUsage: KeyUsage;
   description: string;
   state: KeyState;
   deletionDate: Date | undefined;
   pendingWindowInDays: number | undefined;
   /** The AES-256 key that seals ciphertexts; absent while an EXTERNAL key awaits (re)import. */
   material: Buffer | undefined;
+  /** The private key of an asymmetric key pair (its public key is derived from it); absent for symmetric keys. */
+  privateKey: KeyObject | undefined;
   /** SHA-256 of the first imported material: KMS accepts only that same material ever after. */
   importedMaterialId: string | undefined;
   importParameters: ImportParameters | undefined;
@@ -59,6 +74,7 @@ export interface KmsAlias {
 }
 
 interface Partition {
+  scope: KmsScope;
   keys: Map<string, KmsKey>;
   aliases: Map<string, KmsAlias>;
 }
@@ -148,6 +164,12 @@ export class KeyStore {
     return [...this.partition(scope).aliases.values()];
   }
 
+  allAliases(): { scope: KmsScope; alias: KmsAlias }[] {
+    return [...this.partitions.values()].flatMap((partition) =>
+      [...partition.aliases.values()].map((alias) => ({ scope: partition.scope, alias })),
+    );
+  }
+
   /** The keys of one multi-Region key in every Region of the account: they share one key ID. */
   relatedMultiRegionKeys(key: KmsKey): { primary: KmsKey | undefined; replicas: KmsKey[] } {
     const related = [...this.partitions.values()]
@@ -163,7 +185,7 @@ export class KeyStore {
     const name = `${scope.accountId}/${scope.region}`;
     let partition = this.partitions.get(name);
     if (!partition) {
-      partition = { keys: new Map(), aliases: new Map() };
+      partition = { scope: { accountId: scope.accountId, region: scope.region }, keys: new Map(), aliases: new Map() };
       this.partitions.set(name, partition);
     }
     return partition;

@@ -29,6 +29,9 @@ const READ_ONLY_OPERATIONS = new Set([
   'ListKeys',
   'ListResourceTags',
   'GetParametersForImport',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
 ]);
 
 export interface FailedCall {
@@ -82,7 +85,7 @@ export function failedCallEvent(call: FailedCall): AwsEvent {
 /** The request as CloudTrail logs it: camel-cased members, with every blob left out. */
 function requestParameters(operation: string, input: JsonObject): JsonObject {
   const logged: JsonObject = {};
-  for (const member of ['KeyId', 'EncryptionContext', 'KeySpec', 'NumberOfBytes', 'PendingWindowInDays']) {
+  for (const member of ['KeyId', 'EncryptionContext', 'KeySpec', 'NumberOfBytes', 'PendingWindowInDays', 'MessageType', 'SigningAlgorithm']) {
     if (input[member] !== undefined) logged[member.charAt(0).toLowerCase() + member.slice(1)] = input[member];
   }
   // CloudTrail always logs the encryption algorithm of Encrypt and Decrypt, even when defaulted.

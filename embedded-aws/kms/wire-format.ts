@@ -1,5 +1,6 @@
 import { AwsServiceError, epochSeconds, type JsonObject } from '../protocol.ts';
 import { keyMaterialId, type EncryptionContext } from './ciphertext.ts';
+import { signingAlgorithmsOf } from './key-specs.ts';
 import type { KeyStore, KmsKey } from './key-store.ts';
 
 /**
@@ -67,11 +68,17 @@ export function requiredBlob(input: JsonObject, member: string, maxBytes: number
     throw validationError(member, undefined, 'Member must be a base64-encoded blob and must not be null');
   }
   const bytes = Buffer.from(value, 'base64');
-  if (bytes.length < 1) throw validationError(member, undefined, 'Member must have length greater than or equal to 1');
-  if (bytes.length > maxBytes) {
-    throw validationError(member, undefined, `Member must have length less than or equal to ${maxBytes}`);
-  }
+  if (bytes.length < 1) throw blobValidationError(member, 'Member must have length greater than or equal to 1');
+  if (bytes.length > maxBytes) throw blobValidationError(member, `Member must have length less than or equal to ${maxBytes}`);
   return bytes;
+}
+
+/** A blob's value is sensitive (plaintext, a message to sign): KMS names the member but never shows it. */
+function blobValidationError(member: string, constraint: string): AwsServiceError {
+  return new AwsServiceError(
+    'ValidationException',
+    `1 validation error detected: Value at '${memberPath(member)}' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 export function optionalEncryptionContext(input: JsonObject): EncryptionContext {
@@ -134,13 +141,16 @@ export function keyMetadata(key: KmsKey, store: KeyStore): JsonObject {
     CreationDate: epochSeconds(key.creationDate),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: key.keyUsage,
     KeyState: key.state,
     Origin: key.origin,
     KeyManager: key.keyManager,
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    // CustomerMasterKeySpec is KeySpec's deprecated twin: KMS still returns both, always equal.
+    CustomerMasterKeySpec: key.keySpec,
+    KeySpec: key.keySpec,
+    ...(key.keyUsage === 'SIGN_VERIFY'
+      ? { SigningAlgorithms: signingAlgorithmsOf(key.keySpec) }
+      : { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] }),
     MultiRegion: key.multiRegionKeyType !== undefined,
   };
   if (key.state === 'PendingDeletion' && key.deletionDate) metadata.DeletionDate = epochSeconds(key.deletionDate);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.ts';
-import { AwsServiceError, epochSeconds, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
+import { AwsServiceError, epochSeconds, type EventSink, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
 import { allStates, type Definition } from './definition.ts';
+import { executionStatusChangeEvent } from './execution-events.ts';
 import { RetryBackoff, VIRTUAL_WAIT_RESOURCE, onVirtualTime, virtualWait } from './virtual-time.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -44,6 +45,8 @@ export interface EmbeddedStepFunctionsOptions {
   /** Runs a Lambda function synchronously, as a Task state does; rejects with the function's error. */
   invokeFunction: (functionArn: string, payload: unknown) => Promise<unknown>;
   faults?: FaultInjector;
+  /** Where `Step Functions Execution Status Change` events go (the default bus). */
+  emit?: EventSink;
 }
 
 // Execution names (AWS StartExecution): 1 to 80 characters, none of whitespace, brackets,
@@ -63,11 +66,14 @@ export class EmbeddedStepFunctions implements JsonService {
   private readonly clock: EmbeddedStepFunctionsOptions['clock'];
   private readonly invokeFunction: EmbeddedStepFunctionsOptions['invokeFunction'];
   private readonly faults: FaultInjector | undefined;
+  private readonly emit: EventSink | undefined;
+  private closed = false;
 
   constructor(options: EmbeddedStepFunctionsOptions) {
     this.clock = options.clock;
     this.invokeFunction = options.invokeFunction;
     this.faults = options.faults;
+    this.emit = options.emit;
   }
 
   registerStateMachine(arn: string, definition: Definition, type: 'STANDARD' | 'EXPRESS' = 'STANDARD'): void {
@@ -133,6 +139,7 @@ export class EmbeddedStepFunctions implements JsonService {
   }
 
   close(): void {
+    this.closed = true;
     for (const execution of this.executions.values()) execution.abort.abort();
   }
 
@@ -166,7 +173,7 @@ export class EmbeddedStepFunctions implements JsonService {
   }
 
   private run(machine: RegisteredStateMachine, executionArn: string, name: string, input: string, parsedInput: unknown): Execution {
-    const { definition, waits, tasks } = onVirtualTime(machine.definition, this.clock.timeScale ?? 1);
+    const { definition, waits, tasks, timeoutSeconds } = onVirtualTime(machine.definition, this.clock.timeScale ?? 1);
     const backoff = new RetryBackoff();
     const originalStates = allStates(machine.definition);
     const execution: Execution = {
@@ -186,6 +193,23 @@ export class EmbeddedStepFunctions implements JsonService {
       execution.history.push({ id, previousEventId: id - 1, timestamp: this.clock.now(), type, details });
     };
     record('ExecutionStarted', { executionStartedEventDetails: { input, inputDetails: { truncated: false } } });
+    this.announce(execution);
+
+    // The machine's TimeoutSeconds, on the virtual clock: the execution ends TIMED_OUT with
+    // States.Timeout (Amazon States Language, "Top-level fields").
+    const ended = new AbortController();
+    if (timeoutSeconds !== undefined) {
+      const timing = AbortSignal.any([execution.abort.signal, ended.signal]);
+      void this.clock.sleep(timeoutSeconds * 1000, timing).then(() => {
+        if (timing.aborted || execution.status !== 'RUNNING') return;
+        execution.status = 'TIMED_OUT';
+        execution.stopDate = this.clock.now();
+        execution.error = 'States.Timeout';
+        record('ExecutionTimedOut', { executionTimedOutEventDetails: { error: execution.error } });
+        this.announce(execution);
+        execution.abort.abort();
+      });
+    }
 
     const localHandlers: Record<string, (payload: unknown) => Promise<never>> = {};
     for (const [stateName, state] of allStates(definition)) {
@@ -254,23 +278,39 @@ export class EmbeddedStepFunctions implements JsonService {
     execution.done = (async () => {
       try {
         const output = await started.result;
+        // Stopped or timed out while its last state was finishing: that status stands.
+        if (execution.status !== 'RUNNING') return;
         execution.output = JSON.stringify(output);
         execution.status = 'SUCCEEDED';
+        execution.stopDate = this.clock.now();
         await history;
         record('ExecutionSucceeded', { executionSucceededEventDetails: { output: execution.output, outputDetails: { truncated: false } } });
+        this.announce(execution);
       } catch (error) {
         await history;
-        if (execution.status === 'ABORTED') return;
+        if (execution.status !== 'RUNNING') return;
         const failure = error instanceof ExecutionError ? (error.cause as Error) : (error as Error);
         execution.status = 'FAILED';
+        execution.stopDate = this.clock.now();
         execution.error = failure?.name ?? 'States.Runtime';
         execution.cause = failure?.message ?? String(error);
         record('ExecutionFailed', { executionFailedEventDetails: { error: execution.error, cause: execution.cause } });
+        this.announce(execution);
       } finally {
         execution.stopDate ??= this.clock.now();
+        ended.abort();
       }
     })();
     return execution;
+  }
+
+  /**
+   * Puts the execution's new status on the default bus. Only Standard workflows do; Express
+   * workflows send no events to EventBridge (Step Functions Developer Guide).
+   */
+  private announce(execution: Execution): void {
+    if (this.closed || this.stateMachines.get(execution.stateMachineArn)?.type !== 'STANDARD') return;
+    this.emit?.(executionStatusChangeEvent(execution, execution.stopDate ?? execution.startDate));
   }
 
   private async invokeTask(resource: string, payload: unknown): Promise<unknown> {
@@ -325,6 +365,8 @@ export class EmbeddedStepFunctions implements JsonService {
         type: 'ExecutionAborted',
         details: { executionAbortedEventDetails: { error: execution.error ?? '', cause: execution.cause ?? '' } },
       });
+      // Nothing in a stopped execution runs afterwards: this event is the only news of it.
+      this.announce(execution);
       execution.abort.abort();
     }
     return { stopDate: epochSeconds(execution.stopDate ?? this.clock.now()) };

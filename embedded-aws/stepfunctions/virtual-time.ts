@@ -13,7 +13,9 @@ import type { Definition, StateDefinition } from './definition.ts';
  * - a Task's TimeoutSeconds is enforced by the embedded Step Functions on the real clock (a
  *   handler's work takes real time), so the runner's own timer is pushed out of the way;
  * - Map and Parallel states' own Retry intervals are divided by the time scale: the runner sleeps
- *   those itself, at the clock's rate but deaf to `advance`.
+ *   those itself, at the clock's rate but deaf to `advance`;
+ * - the machine's own TimeoutSeconds is taken out (the runner would time it on the real clock) and
+ *   handed back, for the embedded Step Functions to time on the virtual clock.
  */
 export const VIRTUAL_WAIT_RESOURCE = 'arn:aws:states:::embedded:wait';
 
@@ -26,6 +28,8 @@ export interface VirtualTimePlan {
   waits: Map<string, StateDefinition>;
   /** The original Task states (Retry, TimeoutSeconds), by name. */
   tasks: Map<string, StateDefinition>;
+  /** The machine's top-level TimeoutSeconds, if it has one. */
+  timeoutSeconds: number | undefined;
 }
 
 export function onVirtualTime(definition: Definition, timeScale: number): VirtualTimePlan {
@@ -60,7 +64,8 @@ export function onVirtualTime(definition: Definition, timeScale: number): Virtua
       }),
     ),
   });
-  return { definition: rewrite(definition), waits, tasks };
+  const { TimeoutSeconds: timeoutSeconds, ...machine } = definition;
+  return { definition: rewrite(machine as Definition), waits, tasks, timeoutSeconds: typeof timeoutSeconds === 'number' ? timeoutSeconds : undefined };
 }
 
 interface Retrier {
