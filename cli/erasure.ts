@@ -1,23 +1,39 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { certificateOf, exportPublicKey, verifyCertificateFile } from './commands/certificates.ts';
+import { cancel, hold, release } from './commands/decisions.ts';
+import { subjectStatus } from './commands/status.ts';
 import { runMainJob } from './demo/main-job.ts';
+import { EXIT, exitCodeOf } from './exit-codes.ts';
 import { runLocal } from './local-server.ts';
+import { subjectFingerprintOf } from './subject.ts';
+import { DEFAULT_LOCAL_ENDPOINT, resolveTarget, type TargetOptions } from './target.ts';
 
 /**
- * `erasure`: one ops command, with a subcommand per job. Today: the embedded AWS as a server, and
- * the narrated end-to-end erasure (`npm start`). Replay, status, cancel and verify-certificate join
- * it as their issues land.
+ * `erasure`: one ops command, with a subcommand per job: the embedded AWS as a server, the
+ * narrated end-to-end erasure (`npm start`), an erasure's status, an operator's decisions (cancel,
+ * hold, release), and the certificate tools an auditor uses. `npx erasure help` lists them
+ * (`npx erasure --help` shows npm's own help: npm takes `--help` for itself).
  */
-const program = new Command('erasure').description('Cryptographic erasure on AWS: operate and demonstrate the pipeline.');
+const program = new Command('erasure')
+  .description('Cryptographic erasure on AWS: operate and demonstrate the pipeline.')
+  .addHelpText(
+    'after',
+    `
+Exit codes: ${EXIT.success} success · ${EXIT.failed} failed · ${EXIT.badInput} bad input · ${EXIT.refused} refused (to protect a key or a decision) · ${EXIT.notVerified} not verified.
+Commands that act on a pipeline use the embedded AWS of \`npx erasure local\` (${DEFAULT_LOCAL_ENDPOINT}) unless given --stage <name> [--region <r>] (a deployed stage, through the AWS credential chain).`,
+  );
+program.exitOverride();
 
 program
   .command('local')
-  .description('run the embedded AWS (KMS, EventBridge, Step Functions, SNS, Lambda) on loopback, deployed from serverless.yml')
+  .description('run the embedded AWS (KMS, DynamoDB, EventBridge, Step Functions, SNS, Lambda) on loopback, deployed from serverless.yml')
   .option('--port <n>', 'port to listen on (0 picks a free one)', integer, 4566)
   .option('--time-scale <N>', 'run the virtual clock N times faster than real time', positive, 1)
   .option('--stage <name>', 'serverless.yml stage to deploy locally', 'local')
   .option('--region <name>', 'AWS Region the local resources live in', 'eu-west-1')
   .option('--quotas', 'enforce KMS request quotas (ThrottlingException over quota)', false)
   .option('--deletion-lag-hours <h>', 'how long after its deletion date KMS really deletes a key (AWS: up to 24)', notNegative, 0)
+  .option('--data-dir <dir>', 'keep DynamoDB tables, KMS keys and the clock in this directory across restarts (default: in memory)')
   .action(async (options) => {
     await runLocal(options);
   });
@@ -28,6 +44,113 @@ program
   .option('--time-scale <N>', 'virtual clock speed; the default runs a 30-day waiting period in about 5 seconds', positive, 500_000)
   .action(async (options) => {
     process.exitCode = await runMainJob(options);
+  });
+
+/** The options every command that acts on a pipeline takes. */
+function onTarget(command: Command): Command {
+  return command
+    .option('--endpoint <url>', `an embedded AWS to act on (default ${DEFAULT_LOCAL_ENDPOINT}, where \`npx erasure local\` listens)`)
+    .option('--stage <name>', 'act on this deployed stage instead, through the ordinary AWS credential chain')
+    .option('--region <name>', 'the stage\'s AWS Region')
+    .option('--json', 'print JSON for machines instead of lines for people', false);
+}
+
+function subjectCommand(name: string, description: string): Command {
+  return onTarget(
+    program
+      .command(`${name} [subjectId]`)
+      .description(description)
+      .option('--fingerprint <fp>', 'name the subject by its fingerprint (as alerts and notifications show it) instead of its id'),
+  );
+}
+
+function targetOptions(options: TargetOptions): TargetOptions {
+  return { endpoint: options.endpoint, stage: options.stage, region: options.region };
+}
+
+function print(json: boolean, value: unknown, human: () => string[]): void {
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human().join('\n')}\n`);
+}
+
+subjectCommand('status', "where a subject's erasure stands: its ledger, each erasure's execution, each key's state").action(async (subjectId, options) => {
+  const subject = subjectFingerprintOf(subjectId, options.fingerprint);
+  const status = await subjectStatus(await resolveTarget(targetOptions(options)), subject);
+  print(options.json, status, () => [
+    `subject ${status.subject}: ${status.state}${status.chain.intact ? '' : ' (LEDGER CHAIN BROKEN)'}`,
+    `ledger: ${status.entries.length} entries, chain ${status.chain.intact ? `intact, head #${status.chain.head?.sequence ?? 0}` : `BROKEN at entry ${status.chain.brokenAt}: ${status.chain.problem}`}`,
+    ...(status.hold ? [`legal hold by ${status.hold.by} since ${status.hold.placedAt}${status.hold.until ? ` until ${status.hold.until}` : ''}: ${status.hold.reason}`] : []),
+    ...status.erasures.flatMap((erasure) => [
+      `erasure ${erasure.executionName}: ${erasure.status} (execution ${erasure.executionStatus ?? 'unknown'}), started ${erasure.startedAt}${erasure.endedAt ? `, ended ${erasure.endedAt}` : ''}${erasure.certificateId ? `, certificate ${erasure.certificateId}` : ''}${erasure.endReason ? ` (${erasure.endReason})` : ''}`,
+      ...erasure.keyStates.map((key) => `  key ${key.keyArn}: ${key.keyState}${key.deletionDate ? `, deletion ${key.deletionDate}` : ''}`),
+    ]),
+    ...status.entries.map((entry) => `  #${entry.sequence} ${entry.recordedAt} ${entry.event.type}`),
+  ]);
+  if (!status.chain.intact) process.exitCode = EXIT.notVerified;
+});
+
+subjectCommand('cancel', "cancel a subject's erasure inside the waiting period: its keys' deletion cancelled (left Disabled), the execution stopped")
+  .requiredOption('--reason <text>', 'why: recorded in the ledger and in the cancelled notification')
+  .option('--by <name>', 'who decided (default: your user name)')
+  .option('--enable', 're-enable the keys, not just cancel their deletion', false)
+  .action(async (subjectId, options) => {
+    const subject = subjectFingerprintOf(subjectId, options.fingerprint);
+    const outcome = await cancel(await resolveTarget(targetOptions(options)), subject, options);
+    print(options.json, outcome, () => [
+      outcome.outcome === 'already-cancelled' ? `subject ${subject}: erasure ${outcome.erasure} was already cancelled` : `subject ${subject}: erasure cancelled and recorded`,
+      ...outcome.keys.map((key) => `  key ${key.keyArn}: ${key.keyState}${key.keyState === 'Deleted' ? ' (KMS had already destroyed it: that cannot be undone)' : ''}`),
+    ]);
+  });
+
+subjectCommand('hold', 'place a legal hold: any pending deletion is cancelled, and no closure erases the subject until released')
+  .requiredOption('--reason <text>', 'why: recorded in the ledger')
+  .option('--until <date>', 'the hold lapses at this date (ISO 8601); without it, it binds until released')
+  .option('--by <name>', 'who decided (default: your user name)')
+  .action(async (subjectId, options) => {
+    const subject = subjectFingerprintOf(subjectId, options.fingerprint);
+    const outcome = await hold(await resolveTarget(targetOptions(options)), subject, options);
+    print(options.json, outcome, () => [
+      `subject ${subject}: on legal hold${outcome.until ? ` until ${outcome.until}` : ' until released'}`,
+      ...(outcome.cancelled ? [`  its erasure ${outcome.cancelled.erasure} was cancelled: ${outcome.cancelled.keys.map((key) => `${key.keyArn} ${key.keyState}`).join(', ')}`] : []),
+    ]);
+  });
+
+subjectCommand('release', 'release a subject from a legal hold or a cancelled or stopped erasure: the next closure erases it')
+  .requiredOption('--reason <text>', 'why: recorded in the ledger')
+  .option('--by <name>', 'who decided (default: your user name)')
+  .action(async (subjectId, options) => {
+    const subject = subjectFingerprintOf(subjectId, options.fingerprint);
+    const outcome = await release(await resolveTarget(targetOptions(options)), subject, options);
+    print(options.json, outcome, () => [`subject ${subject}: released (${outcome.released.join(', ')}); its next closure erases it`]);
+  });
+
+subjectCommand('certificate', "print a subject's signed erasure certificate, from the ledger").action(async (subjectId, options) => {
+  const subject = subjectFingerprintOf(subjectId, options.fingerprint);
+  // The certificate is JSON either way: what an auditor keeps and verify-certificate reads.
+  process.stdout.write(`${JSON.stringify(await certificateOf(await resolveTarget(targetOptions(options)), subject), null, 2)}\n`);
+});
+
+onTarget(program.command('public-key').description("export the certificate signing key's public key (PEM), to verify certificates offline"))
+  .option('--out <file>', 'write the PEM to this file instead of printing it')
+  .action(async (options) => {
+    const { keyArn, pem } = await exportPublicKey(await resolveTarget(targetOptions(options)), options.out);
+    if (options.json) print(true, { keyArn, pem }, () => []);
+    else if (options.out) process.stdout.write(`wrote the public key of ${keyArn} to ${options.out}\n`);
+    else process.stdout.write(pem);
+  });
+
+program
+  .command('verify-certificate <file>')
+  .description('check a signed erasure certificate offline, with the public key alone (no AWS access)')
+  .requiredOption('--public-key <pem>', 'the signing key\'s public key, as `erasure public-key` exports it')
+  .option('--json', 'print JSON for machines', false)
+  .action((file, options) => {
+    const check = verifyCertificateFile(file, options.publicKey);
+    print(options.json, check, () =>
+      check.valid
+        ? [`valid: certificate ${check.certificateId}`, `  erasure ${check.erasure}`, `  subject ${check.subject}, erased ${check.completedAt}`, `  signed by ${check.keyArn}`]
+        : [`NOT VALID: ${check.problem}`],
+    );
+    if (!check.valid) process.exitCode = EXIT.notVerified;
   });
 
 function integer(value: string): number {
@@ -51,7 +174,15 @@ function notNegative(value: string): number {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // A failure the user can act on is one line, not a stack trace.
-  process.stderr.write(`erasure: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  const commanderError = error as { code?: string; exitCode?: number };
+  if (commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' || commanderError.code === 'commander.help') {
+    process.exitCode = EXIT.success;
+  } else if (commanderError.code?.startsWith('commander.')) {
+    // commander has printed what was wrong with the command line.
+    process.exitCode = EXIT.badInput;
+  } else {
+    // A failure the user can act on is one line, not a stack trace.
+    process.stderr.write(`erasure: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = exitCodeOf(error);
+  }
 }

@@ -6,18 +6,18 @@ import { scheduleErasureKeyDeletion } from './lib/erasure/deletion-scheduling.ts
 import { readKeyPolicy } from './lib/erasure/settings.ts';
 import { ErasureKeySchema } from './lib/erasure/task-inputs.ts';
 import { erasureTask } from './lib/runtime/handler.ts';
+import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
 const kms = kmsKeys(new KMSClient({}));
+const ledger = openLedger();
 
 const ScheduleDeletionInput = z.object({ execution: z.string(), request: ErasureRequestSchema, key: ErasureKeySchema });
 
-export const handler = erasureTask(ScheduleDeletionInput, async ({ key }) => {
+export const handler = erasureTask(ScheduleDeletionInput, async ({ execution, request, key }) => {
   const scheduled = await scheduleErasureKeyDeletion(kms, key, readKeyPolicy().pendingWindowDays);
-  logger.info('key deletion scheduled', {
-    keyArn: key.keyArn,
-    deletionDate: scheduled.deletionDate,
-    alreadyScheduled: scheduled.alreadyScheduled,
-  });
+  const { keyArn, deletionDate, pendingWindowDays, alreadyScheduled } = scheduled;
+  await ledger.record(request.subjectFingerprint, execution, { type: 'KeyDeletionScheduled', keyArn, deletionDate, pendingWindowDays, alreadyScheduled });
+  logger.info('key deletion scheduled', { keyArn, deletionDate, alreadyScheduled });
   return scheduled;
 });

@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ledgerTable } from '../../functions/lib/aws/ledger-table.ts';
+import type { SignedCertificate } from '../../functions/lib/erasure/certificate.ts';
+import { readPublicKey, verifyCertificate } from '../../functions/lib/erasure/certificate-verification.ts';
 import { readKeyPolicy } from '../../functions/lib/erasure/settings.ts';
+import { erasureLedger } from '../../functions/lib/ledger/ledger.ts';
 import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { decryptRecord, encryptRecord, type EncryptedRecord } from './envelope-encryption.ts';
 import { narrator, type Narrator } from './narration.ts';
@@ -154,23 +159,50 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
 
   say.heading('Notifications published on the erasure topic');
   const notifications = aws.sns.published(aws.arnOf('ErasureNotificationsTopic'));
-  const kinds = notifications.map((message) => message.messageAttributes.kind?.StringValue);
+  const kinds = notifications.map((message) => message.messageAttributes.eventType?.StringValue);
   if (kinds.join(',') !== 'scheduled,completed') throw new MainJobFailure(`expected notifications scheduled then completed, got ${kinds.join(', ')}`);
+  let signed: SignedCertificate | undefined;
   for (const notification of notifications) {
     const body = JSON.parse(notification.message);
-    say.line(`${notification.subject}`);
-    if (body.kind === 'scheduled') say.detail(`deletion date ${body.deletionDate}`);
-    if (body.kind === 'completed') {
-      say.detail('erasure certificate:');
+    say.line(`${notification.subject} (eventType ${body.eventType}, severity ${body.severity}, schema v${body.schemaVersion})`);
+    if (body.eventType === 'scheduled') say.detail(`deletion date ${body.deletionDate}`);
+    if (body.eventType === 'completed') {
+      signed = body.certificate as SignedCertificate;
+      say.detail(`erasure certificate ${signed.certificate.certificateId}, signed by ${signed.signature.keyArn}:`);
       say.json({
-        method: body.certificate.method,
-        sanitized: body.certificate.sanitized,
-        tool: body.certificate.tool,
-        verification: body.certificate.verification,
-        digest: body.certificate.digest,
+        method: signed.certificate.method,
+        sanitized: signed.certificate.sanitized,
+        tool: signed.certificate.tool,
+        verification: signed.certificate.verification,
+        dates: signed.certificate.dates,
+        performedBy: signed.certificate.performedBy,
+        ledger: signed.certificate.ledger,
+        signature: { algorithm: signed.signature.algorithm, canonicalization: signed.signature.canonicalization },
       });
     }
   }
+  if (!signed) throw new MainJobFailure('the completed notification carried no certificate');
+
+  say.heading('An auditor checks the certificate offline, with the signing key\'s public key alone');
+  const publicKey = await kms.send(new GetPublicKeyCommand({ KeyId: `alias/crypto-erasure-certificates-${aws.deployment.stage}` }));
+  const pem = readPublicKey(Buffer.from(publicKey.PublicKey ?? new Uint8Array())).export({ type: 'spki', format: 'pem' }).toString();
+  say.line(`public key exported once (npx erasure public-key): ${pem.split('\n')[1]?.slice(0, 40)}...`);
+  const check = verifyCertificate(JSON.parse(JSON.stringify(signed)), pem);
+  if (!check.valid) throw new MainJobFailure(`the certificate does not verify: ${check.problem}`);
+  say.line(`valid: certificate ${check.certificateId} for subject ${check.subject}, erased ${check.completedAt}`);
+  const forged = { ...signed, certificate: { ...signed.certificate, dates: { ...signed.certificate.dates, completedAt: '2020-01-01T00:00:00.000Z' } } };
+  const forgedCheck = verifyCertificate(forged, pem);
+  if (forgedCheck.valid) throw new MainJobFailure('a certificate with a changed date still verified');
+  say.line(`the same certificate with its completion date changed: NOT VALID (${forgedCheck.problem})`);
+
+  say.heading(`The ledger: ${subject}'s erasure as DynamoDB keeps it, hash-chained`);
+  const ledger = erasureLedger(ledgerTable(new DynamoDBClient(aws.clientConfig), aws.deployment.tables[0]?.name ?? ''), () => aws!.clock.now());
+  const record = await ledger.read(fingerprint);
+  if (!record.chain.intact) throw new MainJobFailure(`the ledger's chain is broken: ${record.chain.problem}`);
+  for (const entry of record.entries) say.detail(`#${entry.sequence} ${entry.recordedAt} ${entry.event.type}  ${entry.hash.slice(0, 16)}… ← ${entry.previousHash.slice(0, 16)}…`);
+  say.line(`chain intact: ${record.entries.length} entries, head #${record.chain.head?.sequence}; the certificate rests on entry #${signed.certificate.ledger.chainHead.sequence}`);
+  if (JSON.stringify(record.entries).includes(subject)) throw new MainJobFailure('the ledger holds the subject id');
+  say.line('the ledger holds no subject id: it outlives the data it proves erased (npx erasure status, npx erasure certificate)');
   if (JSON.stringify(notifications).includes(subject)) throw new MainJobFailure('a notification carries the subject id');
   const lost = aws.deadLetters();
   if (lost.length > 0) throw new MainJobFailure(`events were dead-lettered: ${JSON.stringify(lost).slice(0, 500)}`);

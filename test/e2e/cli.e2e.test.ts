@@ -7,7 +7,13 @@ import {
   KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { p256 } from '@noble/curves/nist.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signCertificate, type ErasureCertificate } from '../../functions/lib/erasure/certificate.ts';
 import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
 import { waitFor } from '../support/embedded.ts';
 
@@ -97,6 +103,63 @@ describe('the main job (npm start)', () => {
     expect(output.match(/unrecoverable: NotFoundException/g)).toHaveLength(3);
     expect(output).toMatch(/user-5190: 3 records decrypt/);
     expect(output).toContain('Erasure completed for subject');
+    expect(output).toMatch(/valid: certificate cert-[0-9a-f]{32} for subject [0-9a-f]{32}/);
+    expect(output).toMatch(/completion date changed: NOT VALID/);
+    expect(output).toMatch(/#9 \S+ NotificationPublished/);
+    expect(output).toMatch(/chain intact: 9 entries/);
     expect(output).not.toContain('✗');
   }, 120_000);
+});
+
+describe('erasure verify-certificate, offline', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'erasure-certificate-'));
+  const file = (name: string) => join(dir, name);
+  beforeAll(async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const d = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    const signer = { sign: async (digest: Buffer) => ({ keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/signing', signature: Buffer.from(p256.sign(digest, d, { prehash: false, format: 'der' })) }) };
+    const certificate = { certificateVersion: 2, certificateId: `cert-${'1'.repeat(32)}`, subject: 'a'.repeat(32), erasure: 'arn:execution', dates: { completedAt: '2026-12-21T10:00:00Z' } } as unknown as ErasureCertificate;
+    const signed = await signCertificate(signer, certificate);
+    writeFileSync(file('certificate.json'), JSON.stringify(signed));
+    writeFileSync(file('tampered.json'), JSON.stringify({ ...signed, certificate: { ...certificate, subject: 'b'.repeat(32) } }));
+    writeFileSync(file('key.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(file('not-json.json'), '{ certificate');
+  });
+
+  const run = async (args: string[]) => {
+    const command = erasure(args);
+    running = command.child;
+    return { code: await command.exit, output: command.output() };
+  };
+
+  it('accepts a genuine certificate with exit 0', async () => {
+    const { code, output } = await run(['verify-certificate', file('certificate.json'), '--public-key', file('key.pem')]);
+    expect(output).toContain(`valid: certificate cert-${'1'.repeat(32)}`);
+    expect(code).toBe(0);
+  });
+
+  it('refuses an altered certificate with exit 4, and says so in JSON for machines', async () => {
+    const { code, output } = await run(['verify-certificate', file('tampered.json'), '--public-key', file('key.pem'), '--json']);
+    expect(JSON.parse(output)).toMatchObject({ valid: false, problem: expect.stringContaining('does not match') });
+    expect(code).toBe(4);
+  });
+
+  it.each([
+    ['a missing file', ['verify-certificate', '/nonexistent/certificate.json', '--public-key', 'key.pem'], 'cannot read /nonexistent/certificate.json: no such file'],
+    ['a file that is not JSON', ['verify-certificate', 'not-json.json', '--public-key', 'key.pem'], 'not-json.json is not JSON'],
+    ['a missing public key', ['verify-certificate', 'certificate.json'], "required option '--public-key <pem>' not specified"],
+    ['a subject named twice', ['cancel', 'user-1', '--fingerprint', 'a'.repeat(32), '--reason', 'x'], 'name the subject by its id or by --fingerprint'],
+  ])('answers %s with one line and exit 2, never a stack trace', async (_, args, message) => {
+    const { code, output } = await run(args.map((arg) => (arg.endsWith('.json') && !arg.startsWith('/') ? file(arg) : arg.endsWith('.pem') ? file(arg) : arg)));
+    expect(output).toContain(message);
+    expect(output).not.toMatch(/\n\s+at /);
+    expect(code).toBe(2);
+  });
+
+  it('lists every command with `erasure help`', async () => {
+    const { code, output } = await run(['help']);
+    for (const command of ['local', 'demo', 'status', 'cancel', 'hold', 'release', 'certificate', 'public-key', 'verify-certificate']) expect(output).toContain(`  ${command} `);
+    expect(output).toContain('Exit codes: 0 success');
+    expect(code).toBe(0);
+  });
 });

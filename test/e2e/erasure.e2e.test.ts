@@ -35,7 +35,7 @@ describe('an AccountClosed event, end to end', () => {
     expect(await keyState(key.keyId)).toBe('NotFoundException');
     const notifications = notificationsOf(aws, 'ErasureNotificationsTopic', fingerprintSubject('e2e-happy'));
     expect(notifications.map((notification) => notification.kind)).toEqual(['scheduled', 'completed']);
-    expect(notifications[1]?.body.certificate.sanitized.keys).toEqual([expect.objectContaining({ keyArn: key.arn })]);
+    expect(notifications[1]?.body.certificate.certificate.sanitized.keys).toEqual([expect.objectContaining({ keyArn: key.arn })]);
   });
 
   it('starts one erasure for a duplicate delivery', async () => {

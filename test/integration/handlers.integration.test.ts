@@ -100,6 +100,6 @@ describe('notify against the embedded SNS', () => {
     const erasure = aws.sns.published(aws.arnOf('ErasureNotificationsTopic')).filter((message) => message.messageAttributes.subject?.StringValue === request.subjectFingerprint);
     expect(onCall).toHaveLength(1);
     expect(erasure).toHaveLength(1);
-    expect(JSON.parse(onCall[0]?.message ?? '{}')).toMatchObject({ kind: 'failed', error: 'KeyNotOwnedBySubject', message: 'not theirs' });
+    expect(JSON.parse(onCall[0]?.message ?? '{}')).toMatchObject({ eventType: 'failed', severity: 'critical', error: 'KeyNotOwnedBySubject', message: 'not theirs' });
   });
 });

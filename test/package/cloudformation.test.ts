@@ -39,7 +39,7 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('routes AccountClosed from the allowed sources on the closure bus, with retries and a dead-letter queue', () => {
-    const [[, rule]] = ofType('AWS::Events::Rule') as [[string, Resource]];
+    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.EventBusName !== undefined) as [string, Resource];
     expect(rule.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['ClosureEventBus', 'Name'] });
     expect(rule.Properties.EventPattern).toEqual({ source: ['com.example.accounts'], 'detail-type': ['AccountClosed'] });
     const [target] = rule.Properties.Targets;
@@ -48,8 +48,9 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('sends an event the intake function rejects to the same dead-letter queue', () => {
-    const [[, config]] = ofType('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
-    expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] });
+    const configs = ofType('AWS::Lambda::EventInvokeConfig');
+    expect(configs.map(([name]) => name).sort()).toEqual(['IntakeLambdaEvConf', 'RecordExecutionEndLambdaEvConf']);
+    for (const [, config] of configs) expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] });
   });
 
   it('declares both topics', () => {
@@ -59,7 +60,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('runs every function on nodejs22.x', () => {
     const runtimes = ofType('AWS::Lambda::Function').map(([, fn]) => fn.Properties.Runtime);
-    expect(runtimes).toHaveLength(6);
+    expect(runtimes).toHaveLength(7);
     expect(new Set(runtimes)).toEqual(new Set(['nodejs22.x']));
   });
 
@@ -83,6 +84,53 @@ describe('the packaged CloudFormation template', () => {
     expect(actions.sort()).toEqual(['kms:DeleteImportedKeyMaterial', 'kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion']);
   });
 
+  it('keeps the ledger durable: on-demand, point-in-time recovery, deletion protection, retained, no TTL', () => {
+    const ledger = resources.LedgerTable as Resource & { DeletionPolicy?: string };
+    expect(ledger.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }, { AttributeName: 'entry', KeyType: 'RANGE' }],
+    });
+    expect(ledger.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(ledger.DeletionPolicy).toBe('Retain');
+  });
+
+  it('lets the pipeline append to the ledger, never delete or rewrite it', () => {
+    const policy = resources.LedgerWriterPolicy as Resource;
+    const [allow, deny] = policy.Properties.PolicyDocument.Statement;
+    expect(allow).toMatchObject({ Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] } });
+    expect(deny).toMatchObject({ Effect: 'Deny', Action: expect.arrayContaining(['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteTable']) });
+    for (const role of ['IntakeRole', 'KeyReaderRole', 'KeyEraserRole', 'NotifyRole', 'ExecutionWatcherRole']) {
+      expect(resources[role]?.Properties.ManagedPolicyArns, role).toContainEqual({ Ref: 'LedgerWriterPolicy' });
+    }
+  });
+
+  it('signs certificates with a dedicated ECC P-256 key only the notify role may sign with, and nobody may delete', () => {
+    const key = resources.CertificateSigningKey as Resource & { DeletionPolicy?: string };
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'kms:ScheduleKeyDeletion' }));
+    const signers = ofType('AWS::IAM::Role').filter(([, role]) => statements(role).some((statement: any) => [statement.Action].flat().includes('kms:Sign')));
+    expect(signers.map(([name]) => name)).toEqual(['NotifyRole']);
+    expect(statements(resources.NotifyRole as Resource)).toContainEqual(expect.objectContaining({ Action: 'kms:Sign', Resource: { 'Fn::GetAtt': ['CertificateSigningKey', 'Arn'] } }));
+    expect(resources.NotifyLambdaFunction?.Properties.Environment.Variables).toMatchObject({
+      CERTIFICATE_SIGNING_KEY_ARN: { 'Fn::GetAtt': ['CertificateSigningKey', 'Arn'] },
+      ERASER_ROLE_ARN: { 'Fn::GetAtt': ['KeyEraserRole', 'Arn'] },
+    });
+  });
+
+  it('catches executions that end without the pipeline: a default-bus rule on their status changes', () => {
+    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.EventBusName === undefined) as [string, Resource];
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [{ Ref: 'ErasureStateMachine' }] },
+    });
+    expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['RecordExecutionEndLambdaFunction', 'Arn'] });
+    expect(rule.Properties.Targets[0].DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] } });
+  });
+
   it('passes the settings to the functions', () => {
     const resolve = resources.ResolveKeysLambdaFunction?.Properties.Environment.Variables;
     expect(resolve).toMatchObject({ PENDING_WINDOW_DAYS: '30', SUBJECT_TAG_KEY: 'erasure:subject', ALIAS_PREFIX: 'alias/erasure/subject' });
@@ -90,7 +138,9 @@ describe('the packaged CloudFormation template', () => {
 });
 
 describe('the packaged functions', () => {
-  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify'];
+  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify', 'recordExecutionEnd'];
+  // The environment serverless.yml gives them: they read their settings when they start.
+  beforeAll(() => useFunctionEnvironment());
 
   async function loadBundle(name: string): Promise<Record<string, unknown>> {
     const unpacked = join(packageDir, `${name}-unpacked`);

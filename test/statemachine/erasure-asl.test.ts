@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allStates } from '../../embedded-aws/stepfunctions/definition.ts';
 import { RECHECK_INTERVAL_MS, wholeSecondsAfter } from '../../functions/lib/erasure/deletion-verification.ts';
+import type { SignedCertificate } from '../../functions/lib/erasure/certificate.ts';
+import { verifyCertificate } from '../../functions/lib/erasure/certificate-verification.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { erasureDefinition, runErasure } from '../support/erasure-run.ts';
 import { KmsDouble, arnOf, throttled } from '../support/kms-double.ts';
@@ -82,9 +84,22 @@ describe('an erasure run by the state machine', () => {
     expect(run.notifications.map((notification) => notification.kind)).toEqual(['scheduled', 'completed']);
     const [scheduled, completed] = run.notifications;
     expect(scheduled?.message.deletionDate).toBe(new Date(START.getTime() + 7 * DAY).toISOString());
-    expect(completed?.message.certificate).toMatchObject({ sanitized: { keys: [{ keyArn: arnOf(key) }] }, verification: { result: 'Passed' } });
+    const signed = completed?.message.certificate as SignedCertificate;
+    expect(signed.certificate).toMatchObject({ sanitized: { keys: [{ keyArn: arnOf(key) }] }, verification: { result: 'Passed' } });
+    expect(verifyCertificate(signed, kms.signingPublicKey)).toMatchObject({ valid: true });
     expect(run.statesEntered.filter((state) => state === 'WaitUntilNextCheck')).toHaveLength(1);
     expect(run.statesEntered.at(-1)).toBe('ErasureCompleted');
+    expect(run.ledger).toEqual([
+      'ClosureReceived',
+      'ErasureStarted',
+      'KeysResolved',
+      'KeyDisabled',
+      'KeyDeletionScheduled',
+      'NotificationPublished',
+      'DeletionVerified',
+      'CertificateIssued',
+      'NotificationPublished',
+    ]);
   });
 
   it('treats a key already pending deletion as scheduled and keeps its deletion date', async () => {

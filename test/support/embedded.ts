@@ -47,5 +47,5 @@ export function notificationsOf(aws: EmbeddedAws, logicalId: 'ErasureNotificatio
   return aws.sns
     .published(aws.arnOf(logicalId))
     .filter((message) => message.messageAttributes.subject?.StringValue === fingerprint)
-    .map((message) => ({ kind: message.messageAttributes.kind?.StringValue, subject: message.subject, body: JSON.parse(message.message) as Record<string, any> }));
+    .map((message) => ({ kind: message.messageAttributes.eventType?.StringValue, subject: message.subject, body: JSON.parse(message.message) as Record<string, any> }));
 }

@@ -6,6 +6,7 @@ import { printServerlessConfig } from '../../embedded-aws/deployment/serverless-
 import { invokeForResult, loadHandler } from '../../embedded-aws/lambda/local-functions.ts';
 import { allStates, type Definition } from '../../embedded-aws/stepfunctions/definition.ts';
 import { useTimeSource } from '../../functions/lib/runtime/clock.ts';
+import { mockLedgerTable } from './ledger-mock.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface ErasureRun {
   notifications: PublishedNotification[];
   /** What each CheckDeletion answered, in order. */
   verifications: { status: string; nextCheckAt: string | null }[];
+  /** The types of the ledger events the run recorded, in order. */
+  ledger: string[];
 }
 
 export interface RunOptions {
@@ -62,11 +65,12 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   let now = options.start;
   const restoreClock = useTimeSource({ now: () => now });
   const sns = mockClient(SNSClient);
+  const ledger = mockLedgerTable();
   const notifications: PublishedNotification[] = [];
   sns.on(PublishCommand).callsFake((publish) => {
     notifications.push({
       topicArn: publish.TopicArn,
-      kind: publish.MessageAttributes?.kind?.StringValue ?? '',
+      kind: publish.MessageAttributes?.eventType?.StringValue ?? '',
       subject: publish.Subject,
       message: JSON.parse(publish.Message),
     });
@@ -94,8 +98,12 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     };
   }
 
+  const ledgerEvents = () => [...ledger.table.rows.values()].flat().map((entry) => entry.event.type);
   const statesEntered: string[] = [];
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  // The runner times a machine's TimeoutSeconds with a real setTimeout, which cannot hold 90 days;
+  // the embedded AWS times it on its virtual clock, and its tests cover the timeout.
+  const { TimeoutSeconds: _timeout, ...untimed } = definition as Definition & { TimeoutSeconds?: number };
+  const machine = new StateMachine(untimed as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: taskHandlers,
@@ -114,14 +122,15 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await logging;
-    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications };
+    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents() };
   } catch (error) {
     await logging.catch(() => undefined);
     if (!(error instanceof ExecutionError)) throw error;
     const cause = error.cause as Error;
-    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications };
+    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications, ledger: ledgerEvents() };
   } finally {
     restoreClock();
     sns.restore();
+    ledger.documents.restore();
   }
 }

@@ -7,8 +7,11 @@ import {
   ListResourceTagsCommand,
   NotFoundException,
   ScheduleKeyDeletionCommand,
+  SignCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { now } from '../../functions/lib/runtime/clock.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
@@ -31,6 +34,8 @@ export interface KeyRecord {
 export class KmsDouble {
   readonly keys = new Map<string, KeyRecord>();
   readonly mock: AwsClientStub<KMSClient>;
+  /** The public half of the signing key that Sign uses, to verify certificates with. */
+  readonly signingPublicKey: KeyObject;
   /** Failures to inject, consumed in order, per command name. */
   readonly failures = new Map<string, Error[]>();
   private sequence = 0;
@@ -46,6 +51,13 @@ export class KmsDouble {
     this.deleteWhenDue = options.deleteWhenDue ?? false;
     this.deletionLagMs = options.deletionLagMs ?? 0;
     this.mock = mockClient(KMSClient);
+    // The certificate signing key: KMS Sign over a SHA-256 digest (MessageType DIGEST), ECDSA P-256.
+    const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.signingPublicKey = signing.publicKey;
+    const d = Buffer.from(signing.privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    this.mock.on(SignCommand).callsFake(({ KeyId, Message, SigningAlgorithm }) =>
+      this.answer('Sign', () => ({ KeyId, SigningAlgorithm, Signature: p256.sign(Message, d, { prehash: false, format: 'der' }) })),
+    );
     this.mock.on(DescribeKeyCommand).callsFake(({ KeyId }) => this.answer('DescribeKey', () => ({ KeyMetadata: this.metadata(this.find(KeyId)) })));
     this.mock.on(ListResourceTagsCommand).callsFake(({ KeyId }) =>
       this.answer('ListResourceTags', () => ({

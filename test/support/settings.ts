@@ -34,6 +34,9 @@ export const functionEnvironment: Record<string, string> = {
   ERASURE_TOPIC_ARN,
   ONCALL_TOPIC_ARN,
   TOOL_VERSION: '0.0.0-test',
+  LEDGER_TABLE_NAME: 'crypto-erasure-ledger-test',
+  CERTIFICATE_SIGNING_KEY_ARN: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000`,
+  ERASER_ROLE_ARN: `arn:aws:iam::${ACCOUNT_ID}:role/crypto-erasure-test-KeyEraserRole`,
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 

@@ -28,6 +28,11 @@ export function isPendingDeletion(error: unknown): boolean {
   return (name === 'KMSInvalidStateException' || name === 'DisabledException') && /is pending (replica )?deletion/i.test(message);
 }
 
+export function isNotPendingDeletion(error: unknown): boolean {
+  const { name, message = '' } = asSdkError(error);
+  return name === 'KMSInvalidStateException' && /is not pending deletion/i.test(message);
+}
+
 export function isPendingImport(error: unknown): boolean {
   const { name, message = '' } = asSdkError(error);
   return name === 'KMSInvalidStateException' && /is pending import/i.test(message);

@@ -1,12 +1,14 @@
 import {
+  CancelKeyDeletionCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
+  EnableKeyCommand,
   ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
-import { isNotFound, isPendingDeletion, isPendingImport } from './failures.ts';
+import { isNotFound, isNotPendingDeletion, isPendingDeletion, isPendingImport } from './failures.ts';
 
 /** What the erasure domain needs to know of a KMS key. */
 export interface KmsKey {
@@ -37,6 +39,9 @@ export interface KmsKeys {
   tagValue(keyArn: string, tagKey: string): Promise<string | undefined>;
   disableKey(keyArn: string): Promise<DisableOutcome>;
   scheduleKeyDeletion(keyArn: string, pendingWindowDays: number): Promise<ScheduleOutcome>;
+  /** Cancels a pending deletion (KMS leaves the key Disabled); 'not-pending' when there was none to cancel. */
+  cancelKeyDeletion(keyArn: string): Promise<'cancelled' | 'not-pending'>;
+  enableKey(keyArn: string): Promise<void>;
 }
 
 export function kmsKeys(kms: KMSClient): KmsKeys {
@@ -98,6 +103,22 @@ export function kmsKeys(kms: KMSClient): KmsKeys {
           alreadyScheduled: true,
         };
       }
+    },
+
+    async cancelKeyDeletion(keyArn) {
+      try {
+        await kms.send(new CancelKeyDeletionCommand({ KeyId: keyArn }));
+        return 'cancelled';
+      } catch (error) {
+        // CancelKeyDeletion fails on a key that is not pending deletion (AWS-FACTS): a retried
+        // cancel, or a key someone else cancelled first, is as cancelled as it can be.
+        if (isNotPendingDeletion(error)) return 'not-pending';
+        throw error;
+      }
+    },
+
+    async enableKey(keyArn) {
+      await kms.send(new EnableKeyCommand({ KeyId: keyArn }));
     },
   };
 }

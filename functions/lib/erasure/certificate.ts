@@ -1,85 +1,166 @@
 import { createHash } from 'node:crypto';
-import type { ScheduledKey } from './deletion-scheduling.ts';
-import type { Verification } from './deletion-verification.ts';
-import type { ErasureRequestFacts } from './notifications.ts';
+import type { LedgerEntry, LedgerEvent } from '../ledger/ledger-events.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 /**
  * The erasure certificate: the record NIST SP 800-88 Rev. 2 asks of a sanitization (what was
  * sanitized, the method, the tool and its version, how it was verified and the result, the dates,
- * who performed and verified it, and the state afterwards). Its digest is over the canonical JSON
- * of everything else; signing it with a KMS asymmetric key comes with the certificates issue.
+ * who performed and verified it, the state afterwards), built from the ledger's entries of the
+ * erasure, so every date in it is one the ledger recorded. A KMS asymmetric key signs its
+ * canonical form (RFC 8785): anyone with the public key can check it offline, years later.
  */
+export const CERTIFICATE_VERSION = 2;
+export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
+export const CANONICALIZATION = 'RFC 8785 (JSON Canonicalization Scheme)';
+
+export interface CertifiedKey {
+  keyArn: string;
+  keyId: string;
+  region: string;
+  accountId: string;
+  origin: string;
+  multiRegion: boolean;
+  disabledAt: string | null;
+  disableOutcome: string | null;
+  scheduledAt: string | null;
+  deletionDate: string | null;
+  verifiedDeletedAt: string;
+}
+
 export interface ErasureCertificate {
-  certificateVersion: 1;
+  certificateVersion: typeof CERTIFICATE_VERSION;
+  certificateId: string;
+  issuedAt: string;
   erasure: string;
-  sanitized: {
-    subject: string;
-    closureEventId: string;
-    closureSource: string;
-    keys: { keyArn: string; keyId: string; deletionDate: string | null; verifiedDeletedAt: string }[];
-  };
+  subject: string;
+  closure: { eventId: string; source: string; closedAt: string; receivedAt: string };
+  sanitized: { media: string; keys: CertifiedKey[] };
   method: { category: 'Purge'; technique: 'Cryptographic Erase'; standard: string; description: string };
   tool: { name: string; version: string };
   verification: { method: string; result: 'Passed'; verifiedAt: string };
-  dates: { closedAt: string; completedAt: string };
+  dates: { requestedAt: string; disabledAt: string | null; scheduledAt: string | null; deletionDate: string | null; verifiedDeletedAt: string; completedAt: string };
   performedBy: string;
   verifiedBy: string;
   postSanitizationState: string;
-  digest: { algorithm: 'SHA-256'; value: string };
+  /** The ledger entry this certificate rests on: the subject's chain up to it proves every date above. */
+  ledger: { subject: string; chainHead: { sequence: number; hash: string } };
 }
 
-export function issueCertificate(
-  facts: ErasureRequestFacts,
-  keys: ScheduledKey[],
-  verification: Verification,
-  tool: { name: string; version: string },
-): ErasureCertificate {
-  const body: Omit<ErasureCertificate, 'digest'> = {
-    certificateVersion: 1,
-    erasure: facts.execution,
-    sanitized: {
-      subject: facts.request.subjectFingerprint,
-      closureEventId: facts.request.eventId,
-      closureSource: facts.request.source,
-      keys: keys.map((key) => ({
-        keyArn: key.keyArn,
-        keyId: key.keyId,
-        deletionDate: key.deletionDate,
-        verifiedDeletedAt: verification.checkedAt,
-      })),
-    },
+export interface CertificateSignature {
+  algorithm: typeof SIGNING_ALGORITHM;
+  canonicalization: typeof CANONICALIZATION;
+  keyArn: string;
+  /** Base64 of the DER-encoded ECDSA signature KMS returned. */
+  value: string;
+}
+
+export interface SignedCertificate {
+  certificate: ErasureCertificate;
+  signature: CertificateSignature;
+}
+
+/** Signs a SHA-256 digest with the certificate signing key (KMS Sign, MessageType DIGEST). */
+export interface CertificateSigner {
+  sign(digest: Buffer): Promise<{ keyArn: string; signature: Buffer }>;
+}
+
+export interface CertificateContext {
+  erasure: string;
+  tool: { name: string; version: string };
+  performedBy: string;
+  issuedAt: Date;
+}
+
+/**
+ * Builds the certificate of a completed erasure from the subject's ledger entries. Refuses when
+ * the ledger does not show every key verified deleted: a certificate never claims more than the
+ * ledger proves.
+ */
+export function composeCertificate(entries: LedgerEntry[], context: CertificateContext): ErasureCertificate {
+  const of = <T extends LedgerEvent['type']>(type: T) =>
+    entries.filter((entry): entry is LedgerEntry & { event: Extract<LedgerEvent, { type: T }> } => entry.erasure === context.erasure && entry.event.type === type);
+
+  const started = of('ErasureStarted')[0];
+  const resolved = of('KeysResolved')[0];
+  const verified = of('DeletionVerified')[0];
+  if (!started || !resolved || !verified) {
+    throw new RangeError(`the ledger holds no verified deletion of erasure ${context.erasure}: no certificate can be issued`);
+  }
+  const received = entries.find((entry) => entry.event.type === 'ClosureReceived' && entry.event.eventId === started.event.eventId);
+  if (!received || received.event.type !== 'ClosureReceived') throw new RangeError(`the ledger holds no closure ${started.event.eventId}`);
+
+  const disabled = of('KeyDisabled');
+  const scheduled = of('KeyDeletionScheduled');
+  const keys: CertifiedKey[] = resolved.event.keys.map((key) => {
+    const verifiedKey = verified.event.keys.find((candidate) => candidate.keyArn === key.keyArn);
+    if (!verifiedKey) throw new RangeError(`key ${key.keyArn} of erasure ${context.erasure} is not verified deleted`);
+    const disabledEntry = disabled.find((entry) => entry.event.keyArn === key.keyArn);
+    const scheduledEntry = scheduled.find((entry) => entry.event.keyArn === key.keyArn);
+    const [, , , region = '', accountId = ''] = key.keyArn.split(':');
+    return {
+      keyArn: key.keyArn,
+      keyId: key.keyId,
+      region,
+      accountId,
+      origin: key.origin,
+      multiRegion: key.multiRegion,
+      disabledAt: disabledEntry?.recordedAt ?? null,
+      disableOutcome: disabledEntry?.event.outcome ?? null,
+      scheduledAt: scheduledEntry?.recordedAt ?? null,
+      deletionDate: scheduledEntry?.event.deletionDate ?? null,
+      verifiedDeletedAt: verifiedKey.verifiedDeletedAt,
+    };
+  });
+
+  const latest = (values: (string | null)[]) => values.filter((value): value is string => value !== null).sort().at(-1) ?? null;
+  const head = entries.at(-1)!;
+  const body: Omit<ErasureCertificate, 'certificateId'> = {
+    certificateVersion: CERTIFICATE_VERSION,
+    issuedAt: context.issuedAt.toISOString(),
+    erasure: context.erasure,
+    subject: received.subject,
+    closure: { eventId: received.event.eventId, source: received.event.source, closedAt: received.event.closedAt, receivedAt: received.recordedAt },
+    sanitized: { media: 'AWS KMS customer managed keys', keys },
     method: {
       category: 'Purge',
       technique: 'Cryptographic Erase',
       standard: 'NIST SP 800-88 Rev. 2',
-      description: 'The AWS KMS customer managed keys under which the subject\'s data was envelope-encrypted were destroyed by AWS KMS.',
+      description: "The AWS KMS keys under which the subject's data was envelope-encrypted were disabled, scheduled for deletion and destroyed by AWS KMS.",
     },
-    tool,
+    tool: context.tool,
     verification: {
       method: 'AWS KMS DescribeKey answered NotFoundException for every key after its deletion date',
       result: 'Passed',
-      verifiedAt: verification.checkedAt,
+      verifiedAt: verified.event.checkedAt,
     },
-    dates: { closedAt: facts.request.closedAt, completedAt: verification.checkedAt },
-    performedBy: facts.execution,
-    verifiedBy: `${facts.execution} (CheckDeletion)`,
+    dates: {
+      requestedAt: received.recordedAt,
+      disabledAt: latest(keys.map((key) => key.disabledAt)),
+      scheduledAt: latest(keys.map((key) => key.scheduledAt)),
+      deletionDate: latest(keys.map((key) => key.deletionDate)),
+      verifiedDeletedAt: verified.event.checkedAt,
+      completedAt: verified.event.checkedAt,
+    },
+    performedBy: context.performedBy,
+    verifiedBy: `${context.performedBy} (CheckDeletion of ${context.erasure})`,
     postSanitizationState: 'Key material destroyed; every copy of data encrypted under these keys is unrecoverable.',
+    ledger: { subject: head.subject, chainHead: { sequence: head.sequence, hash: head.hash } },
   };
-  return { ...body, digest: { algorithm: 'SHA-256', value: digestOf(body) } };
+  return { ...body, certificateId: `cert-${createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 32)}` };
 }
 
-export function digestOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+/** The bytes that are signed: the canonical JSON of the certificate. */
+export function signedBytes(certificate: ErasureCertificate): Buffer {
+  return Buffer.from(canonicalJson(certificate), 'utf8');
 }
 
-/** JSON with object keys sorted at every level, so the same certificate always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+export async function signCertificate(signer: CertificateSigner, certificate: ErasureCertificate): Promise<SignedCertificate> {
+  // KMS signs at most 4,096 bytes of RAW message and a certificate of many keys is longer: sign its
+  // SHA-256 digest, which is what ECDSA_SHA_256 signs of a RAW message anyway.
+  const digest = createHash('sha256').update(signedBytes(certificate)).digest();
+  const { keyArn, signature } = await signer.sign(digest);
+  return {
+    certificate,
+    signature: { algorithm: SIGNING_ALGORITHM, canonicalization: CANONICALIZATION, keyArn, value: signature.toString('base64') },
+  };
 }

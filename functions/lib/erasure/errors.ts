@@ -22,9 +22,18 @@ export class KeyNotOwnedBySubject extends outcome('KeyNotOwnedBySubject', true) 
 export class KeyNotCustomerManaged extends outcome('KeyNotCustomerManaged', true) {}
 export class KeyInForeignAccount extends outcome('KeyInForeignAccount', true) {}
 export class KeyStateNotErasable extends outcome('KeyStateNotErasable', true) {}
+export class SubjectUnderLegalHold extends outcome('SubjectUnderLegalHold', true) {}
 export class InvalidSettings extends outcome('InvalidSettings', true) {}
 export class DeletionOverdue extends outcome('DeletionOverdue', false) {}
 export class ErasureAttemptsExhausted extends outcome('ErasureAttemptsExhausted', false) {}
+/** An operator asked to cancel an erasure KMS has already carried out: destroyed keys cannot come back. */
+export class ErasureIrreversible extends outcome('ErasureIrreversible', true) {}
+export class NothingToCancel extends outcome('NothingToCancel', true) {}
+export class NothingToRelease extends outcome('NothingToRelease', true) {}
+/** The subject's ledger fails its hash-chain check: an entry was edited, deleted or reordered. */
+export class LedgerChainBroken extends outcome('LedgerChainBroken', false) {}
+/** Too many writers raced for the subject's ledger at once; the state machine retries it with backoff. */
+export class LedgerContention extends outcome('LedgerContention', false) {}
 
 /**
  * An AWS call that failed for a reason worth retrying (throttling, a 5xx). The state machine

@@ -1,19 +1,32 @@
 import type { ErasureRequest } from './closure-event.ts';
-import { issueCertificate, type ErasureCertificate } from './certificate.ts';
+import type { SignedCertificate } from './certificate.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
-import type { Verification } from './deletion-verification.ts';
+import type { KeyCheck, Verification } from './deletion-verification.ts';
 import type { NotificationConfig } from './settings.ts';
 
 /**
- * What the erasure tells the world, and to whom. Erasure notifications (scheduled, completed,
- * cancelled, failed) go to the erasure topic for upstream systems and auditors; a failure also goes
- * to on-call. Messages name the subject by fingerprint only: upstream systems can compute it.
+ * What the erasure tells the world, and to whom, in the versioned shape of
+ * schemas/erasure-notification.schema.json. The erasure topic carries every kind, for upstream
+ * systems and auditors; on-call also gets what needs a person (held, failed, stopped). Messages
+ * name the subject by fingerprint only: upstream systems can compute it.
  */
-export type NotificationKind = 'scheduled' | 'completed' | 'cancelled' | 'failed';
+export const NOTIFICATION_SCHEMA_VERSION = '1';
+
+export type NotificationKind = 'scheduled' | 'completed' | 'cancelled' | 'held' | 'failed' | 'stopped';
+export type Severity = 'info' | 'warning' | 'critical';
+
+const SEVERITY: Record<NotificationKind, Severity> = {
+  scheduled: 'info',
+  completed: 'info',
+  cancelled: 'warning',
+  held: 'warning',
+  failed: 'critical',
+  stopped: 'critical',
+};
 
 export interface ErasureRequestFacts {
-  /** The Step Functions execution ARN: the erasure's identity. */
-  execution: string;
+  /** The Step Functions execution ARN: the erasure's identity; null when no erasure started. */
+  execution: string | null;
   request: ErasureRequest;
 }
 
@@ -22,15 +35,24 @@ export interface Failure {
   Cause?: string | null;
 }
 
+export interface KeyStateReport {
+  keyArn: string;
+  keyState: string;
+  deletionDate: string | null;
+}
+
 export type NotificationFacts = ErasureRequestFacts &
   (
     | { kind: 'scheduled'; keys: ScheduledKey[] }
-    | { kind: 'completed'; keys: ScheduledKey[]; verification: Verification }
-    | { kind: 'cancelled'; keys: ScheduledKey[]; verification: Verification }
+    | { kind: 'completed'; verification: Verification; certificate: SignedCertificate }
+    | { kind: 'cancelled'; keys: KeyCheck[]; cancelledBy: string; reason: string }
+    | { kind: 'held'; because: 'LegalHold' | 'AwaitingRelease'; heldBy: string; reason: string; until: string | null; previousErasure: string | null }
     | { kind: 'failed'; failure: Failure }
+    | { kind: 'stopped'; status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; error: string | null; cause: string | null; keys: KeyStateReport[]; runbook: string[] }
   );
 
 export interface Notification {
+  kind: NotificationKind;
   topicArn: string;
   subject: string;
   message: string;
@@ -39,8 +61,11 @@ export interface Notification {
 
 export function composeNotifications(facts: NotificationFacts, config: NotificationConfig, now: Date): Notification[] {
   const subject = facts.request.subjectFingerprint;
+  const severity = SEVERITY[facts.kind];
   const base = {
-    kind: facts.kind,
+    schemaVersion: NOTIFICATION_SCHEMA_VERSION,
+    eventType: facts.kind,
+    severity,
     erasure: facts.execution,
     subject,
     closureEventId: facts.request.eventId,
@@ -48,56 +73,63 @@ export function composeNotifications(facts: NotificationFacts, config: Notificat
     closedAt: facts.request.closedAt,
     at: now.toISOString(),
   };
-  const attributes = { kind: facts.kind, subject };
+  // Message attributes let subscribers filter: only `completed` for the audit archive, only
+  // `critical` for the pager.
+  const attributes = { eventType: facts.kind, severity, schemaVersion: NOTIFICATION_SCHEMA_VERSION, subject };
   const short = subject.slice(0, 12);
+  const toErasureTopic = (title: string, body: object): Notification => ({
+    kind: facts.kind,
+    topicArn: config.erasureTopicArn,
+    subject: title,
+    message: JSON.stringify({ ...base, ...body }),
+    attributes,
+  });
+  const alsoToOnCall = (notification: Notification, title: string, extra: Record<string, string> = {}): Notification[] => [
+    notification,
+    // SNS e-mail subjects stop at 100 characters: the one line a tired person reads first.
+    { ...notification, topicArn: config.oncallTopicArn, subject: title.slice(0, 100), attributes: { ...attributes, ...extra } },
+  ];
 
   switch (facts.kind) {
     case 'scheduled': {
       const dates = facts.keys.map((key) => key.deletionDate).filter((date): date is string => date !== null).sort();
-      return [
-        {
-          topicArn: config.erasureTopicArn,
-          subject: `Erasure scheduled for subject ${short}`,
-          message: JSON.stringify({ ...base, deletionDate: dates.at(-1) ?? null, keys: facts.keys }),
-          attributes,
-        },
-      ];
+      return [toErasureTopic(`Erasure scheduled for subject ${short}`, { deletionDate: dates.at(-1) ?? null, keys: facts.keys })];
     }
-    case 'completed': {
-      const certificate: ErasureCertificate = issueCertificate(facts, facts.keys, facts.verification, {
-        name: 'crypto-erasure',
-        version: config.toolVersion,
-      });
+    case 'completed':
       return [
-        {
-          topicArn: config.erasureTopicArn,
-          subject: `Erasure completed for subject ${short}`,
-          message: JSON.stringify({ ...base, keys: facts.verification.keys, certificate }),
-          attributes,
-        },
+        toErasureTopic(`Erasure completed for subject ${short}`, {
+          keys: facts.verification.keys,
+          certificateId: facts.certificate.certificate.certificateId,
+          certificate: facts.certificate,
+        }),
       ];
-    }
     case 'cancelled':
-      return [
-        {
-          topicArn: config.erasureTopicArn,
-          subject: `Erasure cancelled for subject ${short}`,
-          message: JSON.stringify({ ...base, keys: facts.verification.keys }),
-          attributes,
-        },
-      ];
+      return [toErasureTopic(`Erasure cancelled for subject ${short}`, { keys: facts.keys, cancelledBy: facts.cancelledBy, reason: facts.reason })];
+    case 'held': {
+      const why = facts.because === 'LegalHold' ? 'under legal hold' : 'awaiting an operator release';
+      const notification = toErasureTopic(`Erasure held for subject ${short}`, {
+        because: facts.because,
+        heldBy: facts.heldBy,
+        reason: facts.reason,
+        until: facts.until,
+        previousErasure: facts.previousErasure,
+      });
+      return alsoToOnCall(notification, `ERASURE HELD: closure of subject ${short} not acted on (${why})`);
+    }
     case 'failed': {
       const failure = describeFailure(facts.failure);
-      const message = JSON.stringify({ ...base, error: failure.error, message: failure.message });
-      return [
-        { topicArn: config.erasureTopicArn, subject: `Erasure failed for subject ${short}`, message, attributes },
-        {
-          topicArn: config.oncallTopicArn,
-          subject: `ERASURE FAILED: ${failure.error} (subject ${short})`.slice(0, 100),
-          message,
-          attributes: { ...attributes, error: failure.error },
-        },
-      ];
+      const notification = toErasureTopic(`Erasure failed for subject ${short}`, { error: failure.error, message: failure.message });
+      return alsoToOnCall(notification, `ERASURE FAILED: ${failure.error} (subject ${short})`, { error: failure.error });
+    }
+    case 'stopped': {
+      const notification = toErasureTopic(`Erasure ${facts.status.toLowerCase().replace('_', ' ')} for subject ${short}`, {
+        status: facts.status,
+        error: facts.error,
+        cause: facts.cause,
+        keys: facts.keys,
+        runbook: facts.runbook,
+      });
+      return alsoToOnCall(notification, `ERASURE ${facts.status.replace('_', ' ')}: execution ended outside the pipeline (subject ${short})`, { error: facts.status });
     }
   }
 }

@@ -45,6 +45,15 @@ const NotificationSettings = z.object({
   TOOL_VERSION: z.string().default('unknown'),
 });
 
+const LedgerSettings = z.object({
+  LEDGER_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+});
+
+const CertificateSettings = z.object({
+  CERTIFICATE_SIGNING_KEY_ARN: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'must be a KMS key ARN'),
+  ERASER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'),
+});
+
 export interface KeyPolicy {
   pendingWindowDays: number;
   subjectTagKey: string;
@@ -62,6 +71,12 @@ export interface NotificationConfig {
   erasureTopicArn: string;
   oncallTopicArn: string;
   toolVersion: string;
+}
+
+export interface CertificateConfig {
+  signingKeyArn: string;
+  /** The role that disables and schedules keys: who performed the sanitization. */
+  eraserRoleArn: string;
 }
 
 type Environment = Record<string, string | undefined>;
@@ -88,6 +103,15 @@ export function readNotificationConfig(env: Environment = process.env): Notifica
     oncallTopicArn: settings.ONCALL_TOPIC_ARN,
     toolVersion: settings.TOOL_VERSION,
   };
+}
+
+export function readLedgerTableName(env: Environment = process.env): string {
+  return parse(LedgerSettings, env).LEDGER_TABLE_NAME;
+}
+
+export function readCertificateConfig(env: Environment = process.env): CertificateConfig {
+  const settings = parse(CertificateSettings, env);
+  return { signingKeyArn: settings.CERTIFICATE_SIGNING_KEY_ARN, eraserRoleArn: settings.ERASER_ROLE_ARN };
 }
 
 function parse<T extends z.ZodType>(schema: T, env: Environment): z.infer<T> {

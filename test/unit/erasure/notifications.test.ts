@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, digestOf, type ErasureCertificate } from '../../../functions/lib/erasure/certificate.ts';
+import type { SignedCertificate } from '../../../functions/lib/erasure/certificate.ts';
 import type { ErasureRequest } from '../../../functions/lib/erasure/closure-event.ts';
 import type { ScheduledKey } from '../../../functions/lib/erasure/deletion-scheduling.ts';
-import { composeNotifications, describeFailure } from '../../../functions/lib/erasure/notifications.ts';
+import { composeNotifications, describeFailure, type NotificationFacts } from '../../../functions/lib/erasure/notifications.ts';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
+import { schemaErrors } from '../../support/notification-schema.ts';
 import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, notificationConfig } from '../../support/settings.ts';
 
 const request: ErasureRequest = {
@@ -31,57 +32,96 @@ const verification = {
   nextCheckAt: null,
   keys: [{ keyArn: key.keyArn, fate: 'Deleted' as const, keyState: null, deletionDate: key.deletionDate }],
 };
+const certificate = {
+  certificate: {
+    certificateVersion: 2,
+    certificateId: `cert-${'0'.repeat(32)}`,
+    issuedAt: NOW.toISOString(),
+    erasure: execution,
+    subject: request.subjectFingerprint,
+    closure: { eventId: 'event-1', source: 'com.example.accounts', closedAt: request.closedAt, receivedAt: request.closedAt },
+    sanitized: {
+      media: 'AWS KMS customer managed keys',
+      keys: [{ keyArn: key.keyArn, keyId: 'k-1', region: 'eu-west-1', accountId: '111122223333', origin: 'AWS_KMS', multiRegion: false, disabledAt: null, disableOutcome: null, scheduledAt: null, deletionDate: key.deletionDate, verifiedDeletedAt: NOW.toISOString() }],
+    },
+    method: { category: 'Purge', technique: 'Cryptographic Erase', standard: 'NIST SP 800-88 Rev. 2', description: '' },
+    tool: { name: 'crypto-erasure', version: '0.0.0-test' },
+    verification: { method: 'DescribeKey', result: 'Passed', verifiedAt: NOW.toISOString() },
+    dates: { requestedAt: request.closedAt, disabledAt: null, scheduledAt: null, deletionDate: key.deletionDate, verifiedDeletedAt: NOW.toISOString(), completedAt: NOW.toISOString() },
+    performedBy: 'arn:aws:iam::111122223333:role/eraser',
+    verifiedBy: 'arn:aws:iam::111122223333:role/eraser',
+    postSanitizationState: 'destroyed',
+    ledger: { subject: request.subjectFingerprint, chainHead: { sequence: 7, hash: 'a'.repeat(64) } },
+  },
+  signature: { algorithm: 'ECDSA_SHA_256', canonicalization: 'RFC 8785 (JSON Canonicalization Scheme)', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/s', value: 'MEUCIQ==' },
+} satisfies SignedCertificate;
+
+const everyKind: NotificationFacts[] = [
+  { kind: 'scheduled', execution, request, keys: [key] },
+  { kind: 'completed', execution, request, verification, certificate },
+  { kind: 'cancelled', execution, request, keys: [{ ...verification.keys[0]!, fate: 'DeletionCancelled', keyState: 'Disabled' }], cancelledBy: 'ops@example.com', reason: 'mistaken closure' },
+  { kind: 'held', execution: null, request, because: 'LegalHold', heldBy: 'legal@example.com', reason: 'litigation 2026-17', until: null, previousErasure: null },
+  { kind: 'failed', execution, request, failure: { Error: 'KeyNotOwnedBySubject', Cause: '{"errorMessage":"not theirs"}' } },
+  { kind: 'stopped', execution, request, status: 'ABORTED', error: null, cause: null, keys: [{ keyArn: key.keyArn, keyState: 'PendingDeletion', deletionDate: key.deletionDate }], runbook: ['cancel or resume'] },
+];
 
 describe('composeNotifications', () => {
-  it('announces the scheduled erasure with its deletion date to the erasure topic only', () => {
-    const [notification, ...rest] = composeNotifications({ kind: 'scheduled', execution, request, keys: [key] }, notificationConfig, NOW);
-    expect(rest).toEqual([]);
-    expect(notification?.topicArn).toBe(ERASURE_TOPIC_ARN);
-    expect(JSON.parse(notification?.message ?? '')).toMatchObject({ kind: 'scheduled', deletionDate: key.deletionDate, subject: request.subjectFingerprint });
-    expect(notification?.attributes).toEqual({ kind: 'scheduled', subject: request.subjectFingerprint });
+  it('writes every kind in the shape of the published JSON Schema (version 1)', () => {
+    for (const facts of everyKind) {
+      for (const notification of composeNotifications(facts, notificationConfig, NOW)) {
+        expect(schemaErrors(JSON.parse(notification.message)), facts.kind).toEqual([]);
+      }
+    }
+  });
+
+  it('tells subscribers what to filter on: eventType, severity and schemaVersion attributes', () => {
+    const severities = everyKind.map((facts) => composeNotifications(facts, notificationConfig, NOW)[0]?.attributes);
+    expect(severities).toEqual([
+      { eventType: 'scheduled', severity: 'info', schemaVersion: '1', subject: request.subjectFingerprint },
+      { eventType: 'completed', severity: 'info', schemaVersion: '1', subject: request.subjectFingerprint },
+      { eventType: 'cancelled', severity: 'warning', schemaVersion: '1', subject: request.subjectFingerprint },
+      { eventType: 'held', severity: 'warning', schemaVersion: '1', subject: request.subjectFingerprint },
+      { eventType: 'failed', severity: 'critical', schemaVersion: '1', subject: request.subjectFingerprint },
+      { eventType: 'stopped', severity: 'critical', schemaVersion: '1', subject: request.subjectFingerprint },
+    ]);
+  });
+
+  it('tells on-call only what needs a person: held, failed, stopped', () => {
+    const routes = everyKind.map((facts) => composeNotifications(facts, notificationConfig, NOW).map((notification) => notification.topicArn));
+    expect(routes).toEqual([
+      [ERASURE_TOPIC_ARN],
+      [ERASURE_TOPIC_ARN],
+      [ERASURE_TOPIC_ARN],
+      [ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN],
+      [ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN],
+      [ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN],
+    ]);
+  });
+
+  it('fails the schema when a required field is missing', () => {
+    const [notification] = composeNotifications(everyKind[1]!, notificationConfig, NOW);
+    const { certificateId: _dropped, ...withoutId } = JSON.parse(notification!.message);
+    expect(schemaErrors(withoutId)).toContain("(message) must have required property 'certificateId'");
   });
 
   it('never carries the subject id in any notification', () => {
-    const all = [
-      ...composeNotifications({ kind: 'scheduled', execution, request, keys: [key] }, notificationConfig, NOW),
-      ...composeNotifications({ kind: 'completed', execution, request, keys: [key], verification }, notificationConfig, NOW),
-      ...composeNotifications({ kind: 'failed', execution, request, failure: { Error: 'KeyNotOwnedBySubject', Cause: '{}' } }, notificationConfig, NOW),
-    ];
-    expect(all).toHaveLength(4);
+    const all = everyKind.flatMap((facts) => composeNotifications(facts, notificationConfig, NOW));
+    expect(all).toHaveLength(9);
     for (const notification of all) expect(JSON.stringify(notification)).not.toContain('user-4821');
   });
 
-  it('sends a failure to both the erasure topic and on-call, with the error name in front', () => {
+  it('puts the error name in front of an on-call failure, within SNS subject length', () => {
     const failure = { Error: 'KeyNotOwnedBySubject', Cause: JSON.stringify({ errorType: 'KeyNotOwnedBySubject', errorMessage: 'key k-1 does not carry the tag' }) };
     const notifications = composeNotifications({ kind: 'failed', execution, request, failure }, notificationConfig, NOW);
-    expect(notifications.map((notification) => notification.topicArn)).toEqual([ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN]);
-    expect(notifications[1]?.subject).toContain('KeyNotOwnedBySubject');
+    expect(notifications[1]?.subject).toMatch(/^ERASURE FAILED: KeyNotOwnedBySubject/);
     expect(JSON.parse(notifications[1]?.message ?? '')).toMatchObject({ error: 'KeyNotOwnedBySubject', message: 'key k-1 does not carry the tag' });
+    for (const facts of everyKind) for (const notification of composeNotifications(facts, notificationConfig, NOW)) expect(notification.subject.length).toBeLessThanOrEqual(100);
   });
 
-  it('attaches a certificate whose digest covers its contents', () => {
-    const [notification] = composeNotifications({ kind: 'completed', execution, request, keys: [key], verification }, notificationConfig, NOW);
-    const { certificate } = JSON.parse(notification?.message ?? '') as { certificate: ErasureCertificate };
-    const { digest, ...body } = certificate;
-    expect(digest.value).toBe(digestOf(body));
-    expect(certificate).toMatchObject({
-      method: { category: 'Purge', technique: 'Cryptographic Erase' },
-      tool: { name: 'crypto-erasure', version: '0.0.0-test' },
-      verification: { result: 'Passed', verifiedAt: NOW.toISOString() },
-      sanitized: { subject: request.subjectFingerprint, keys: [{ keyArn: key.keyArn, verifiedDeletedAt: NOW.toISOString() }] },
-    });
-  });
-
-  it('changes the digest when any certified fact changes', () => {
-    const [a] = composeNotifications({ kind: 'completed', execution, request, keys: [key], verification }, notificationConfig, NOW);
-    const [b] = composeNotifications({ kind: 'completed', execution, request, keys: [{ ...key, keyArn: `${key.keyArn}x` }], verification }, notificationConfig, NOW);
-    expect(JSON.parse(a?.message ?? '').certificate.digest.value).not.toBe(JSON.parse(b?.message ?? '').certificate.digest.value);
-  });
-});
-
-describe('canonicalJson', () => {
-  it('orders keys so equal objects serialise alike', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
+  it('announces the latest deletion date of a scheduled erasure', () => {
+    const later = { ...key, keyArn: `${key.keyArn}-2`, deletionDate: '2026-12-01T00:00:00Z' };
+    const [notification] = composeNotifications({ kind: 'scheduled', execution, request, keys: [key, later] }, notificationConfig, NOW);
+    expect(JSON.parse(notification!.message)).toMatchObject({ deletionDate: '2026-12-01T00:00:00Z' });
   });
 });
 

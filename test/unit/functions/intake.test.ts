@@ -4,16 +4,21 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { invoke } from '../../support/invoke.ts';
+import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { STATE_MACHINE_ARN, useFunctionEnvironment } from '../../support/settings.ts';
 
 const sfn = mockClient(SFNClient);
+const ledger = mockLedgerTable();
 let handler: typeof import('../../../functions/intake.ts').handler;
 
 beforeAll(async () => {
   useFunctionEnvironment();
   ({ handler } = await import('../../../functions/intake.ts'));
 });
-afterEach(() => sfn.reset());
+afterEach(() => {
+  sfn.reset();
+  ledger.reset();
+});
 
 const closure = () => JSON.parse(readFileSync('events/account-closed.json', 'utf8'));
 const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:erasure-${fingerprintSubject('user-4821')}`;
@@ -25,6 +30,7 @@ describe('intake handler', () => {
     const [call] = sfn.commandCalls(StartExecutionCommand);
     expect(call?.args[0].input).toMatchObject({ stateMachineArn: STATE_MACHINE_ARN, name: `erasure-${fingerprintSubject('user-4821')}` });
     expect(JSON.parse(call?.args[0].input.input ?? '{}')).toMatchObject({ request: { subjectId: 'user-4821', eventId: closure().id, keyIds: [] } });
+    expect(ledger.eventTypes(fingerprintSubject('user-4821'))).toEqual(['ClosureReceived', 'ErasureStarted']);
   });
 
   it('treats ExecutionAlreadyExists for a running erasure as already in progress', async () => {

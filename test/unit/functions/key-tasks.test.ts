@@ -2,8 +2,10 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { invoke } from '../../support/invoke.ts';
 import { KmsDouble, arnOf, throttled } from '../../support/kms-double.ts';
+import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { EXECUTION_ARN, erasureRequestFor, useFunctionEnvironment } from '../../support/settings.ts';
 
+const ledger = mockLedgerTable();
 let resolveKeys: typeof import('../../../functions/resolve-keys.ts').handler;
 let disableKey: typeof import('../../../functions/disable-key.ts').handler;
 let scheduleDeletion: typeof import('../../../functions/schedule-deletion.ts').handler;
@@ -25,11 +27,27 @@ describe('key task handlers', () => {
   beforeEach(() => {
     kms = new KmsDouble();
   });
-  afterEach(() => kms.restore());
+  afterEach(() => {
+    kms.restore();
+    ledger.reset();
+  });
 
   it('resolveKeys returns the authorised keys', async () => {
     const key = kms.addKey({ subjectId: 'user-1' });
     await expect(invoke(resolveKeys, { execution, request })).resolves.toEqual([expect.objectContaining({ keyArn: arnOf(key) })]);
+    expect(ledger.table.rows.get(request.subjectFingerprint)?.map((entry) => entry.event)).toEqual([
+      { type: 'ClosureReceived', eventId: request.eventId, source: request.source, closedAt: request.closedAt },
+      { type: 'ErasureStarted', eventId: request.eventId, executionName: 'erasure-1' },
+      { type: 'KeysResolved', keys: [expect.objectContaining({ keyArn: arnOf(key), origin: 'AWS_KMS' })] },
+    ]);
+  });
+
+  it('resolveKeys refuses a subject under legal hold before looking at any key, however the execution was started', async () => {
+    kms.addKey({ subjectId: 'user-1' });
+    const { erasureLedger } = await import('../../../functions/lib/ledger/ledger.ts');
+    await erasureLedger(ledger.table, () => new Date()).record(request.subjectFingerprint, null, { type: 'LegalHoldPlaced', by: 'legal', reason: 'litigation', until: null }, { requestId: 'r-1' });
+    await expect(invoke(resolveKeys, { execution, request })).rejects.toMatchObject({ name: 'SubjectUnderLegalHold' });
+    expect(kms.calls('DescribeKey')).toBe(0);
   });
 
   it("resolveKeys refuses another subject's key by name, with nothing disabled", async () => {
@@ -52,12 +70,24 @@ describe('key task handlers', () => {
     const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
     await expect(invoke(disableKey, input)).resolves.toEqual({ keyArn: arnOf(key), outcome: 'disabled' });
     expect(key.keyState).toBe('Disabled');
+    expect(ledger.eventTypes(request.subjectFingerprint)).toEqual(['KeyDisabled']);
+  });
+
+  it('disableKey records its step once however often Lambda retries it', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
+    await invoke(disableKey, input);
+    await invoke(disableKey, input);
+    expect(ledger.eventTypes(request.subjectFingerprint)).toEqual(['KeyDisabled']);
   });
 
   it('scheduleDeletion uses the configured waiting period', async () => {
     const key = kms.addKey({ subjectId: 'user-1', keyState: 'Disabled' });
     const scheduled = await invoke(scheduleDeletion, { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Disabled', origin: 'AWS_KMS', multiRegion: false } });
     expect(scheduled).toMatchObject({ keyState: 'PendingDeletion', pendingWindowDays: 7 });
+    expect(ledger.table.rows.get(request.subjectFingerprint)?.map((entry) => entry.event)).toEqual([
+      expect.objectContaining({ type: 'KeyDeletionScheduled', keyArn: arnOf(key), pendingWindowDays: 7, alreadyScheduled: false }),
+    ]);
   });
 
   it('scheduleDeletion reports throttling under the name the state machine retries', async () => {
@@ -65,6 +95,20 @@ describe('key task handlers', () => {
     kms.failNext('ScheduleKeyDeletion', throttled(), throttled(), throttled(), throttled());
     const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
     await expect(invoke(scheduleDeletion, input)).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+
+  it('checkDeletion records the verified deletion in the ledger once KMS no longer knows the key', async () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555';
+    const restore = useTimeSource({ now: () => new Date('2026-12-02T00:00:00Z') });
+    try {
+      const keys = [{ keyId: '11111111-2222-3333-4444-555555555555', keyArn, keyState: 'PendingDeletion', deletionDate: '2026-12-01T00:00:00.000Z', pendingWindowDays: 7, alreadyScheduled: false }];
+      await expect(invoke(checkDeletion, { execution, request, keys })).resolves.toMatchObject({ status: 'Deleted' });
+      expect(ledger.table.rows.get(request.subjectFingerprint)?.map((entry) => entry.event)).toEqual([
+        { type: 'DeletionVerified', checkedAt: '2026-12-02T00:00:00.000Z', keys: [{ keyArn, verifiedDeletedAt: '2026-12-02T00:00:00.000Z' }] },
+      ]);
+    } finally {
+      restore();
+    }
   });
 
   it('checkDeletion reads the time from the clock module', async () => {
@@ -77,6 +121,7 @@ describe('key task handlers', () => {
         keys: [{ keyId: key.keyId, keyArn: arnOf(key), keyState: 'PendingDeletion', deletionDate: '2026-12-01T00:00:00.000Z', pendingWindowDays: 7, alreadyScheduled: false }],
       });
       expect(verification).toMatchObject({ status: 'Pending', checkedAt: '2026-11-25T00:00:00.000Z', nextCheckAt: '2026-12-01T00:00:00Z' });
+      expect(ledger.eventTypes(request.subjectFingerprint)).toEqual([]);
     } finally {
       restore();
     }

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { captureLogs, invoke } from '../../support/invoke.ts';
 import { KmsDouble, arnOf } from '../../support/kms-double.ts';
+import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { useFunctionEnvironment } from '../../support/settings.ts';
 
 const sfn = mockClient(SFNClient);
+const ledger = mockLedgerTable();
 let kms: KmsDouble;
 let intake: typeof import('../../../functions/intake.ts').handler;
 let disableKey: typeof import('../../../functions/disable-key.ts').handler;
@@ -22,6 +24,7 @@ beforeAll(async () => {
 afterAll(() => {
   kms.restore();
   sfn.restore();
+  ledger.documents.restore();
 });
 
 const closure = JSON.parse(readFileSync('events/account-closed.json', 'utf8'));

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { KmsKeys } from '../aws/kms-keys.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { ErasureRequestSchema, type ErasureRequest } from './closure-event.ts';
+import { publishOnce, type ReportingContext } from './erasure-reporting.ts';
+import type { KeyStateReport } from './notifications.ts';
+import { CANCELLED_BY_OPERATOR } from './operator-decisions.ts';
+
+/**
+ * Step Functions' "Execution Status Change" event (source aws.states) for an erasure that ended
+ * without the pipeline's say-so: stopped by someone (ABORTED), timed out, or failed. StopExecution
+ * runs nothing in the execution afterwards, so this event is the only one that can tell anyone.
+ */
+export const ExecutionStatusChange = z.object({
+  executionArn: z.string().startsWith('arn:'),
+  name: z.string(),
+  status: z.enum(['ABORTED', 'TIMED_OUT', 'FAILED']),
+  stopDate: z.number().nullable().optional(),
+  input: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+  cause: z.string().nullable().optional(),
+});
+export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChange>;
+
+export interface ExecutionEndOutcome {
+  subject: string;
+  status: ExecutionStatusChange['status'];
+  /** False when the pipeline itself had already told on-call (NotifyFailed ran before the execution failed). */
+  alerted: boolean;
+  messageIds: string[];
+}
+
+const EXECUTION_NAME = /^erasure-([0-9a-f]{32})(?:-\d+)?$/;
+
+/**
+ * Records the end in the subject's ledger and alerts on-call with what a person needs to act: the
+ * keys and their state, and what to do. A key still pending deletion is the urgent case: KMS will
+ * destroy it on its date whatever happened to the execution, and no certificate will say so.
+ */
+export async function recordExecutionEnd(
+  change: ExecutionStatusChange,
+  context: Omit<ReportingContext, 'signer' | 'performedBy'> & { kms: Pick<KmsKeys, 'describeKey'>; ledger: Ledger },
+): Promise<ExecutionEndOutcome> {
+  const subject = EXECUTION_NAME.exec(change.name)?.[1];
+  if (!subject) throw new RangeError(`execution ${change.executionArn} is not an erasure (its name does not carry a subject fingerprint)`);
+
+  const before = await context.ledger.read(subject);
+  const stoppedAt = change.stopDate ? new Date(change.stopDate).toISOString() : context.now.toISOString();
+  await context.ledger.record(subject, change.executionArn, {
+    type: 'ExecutionEnded',
+    status: change.status,
+    error: change.error ?? null,
+    cause: change.cause ?? null,
+    stoppedAt,
+  });
+
+  // NotifyFailed has told on-call already, or an operator cancelled the erasure (and the CLI told them).
+  const told =
+    (change.status === 'ABORTED' && change.error === CANCELLED_BY_OPERATOR) ||
+    before.entries.some((entry) => entry.erasure === change.executionArn && (entry.event.type === 'ErasureFailed' || entry.event.type === 'ErasureCancelled'));
+  if (told) return { subject, status: change.status, alerted: false, messageIds: [] };
+
+  const erasure = before.erasures.find((candidate) => candidate.erasure === change.executionArn);
+  const keys: KeyStateReport[] = [];
+  for (const keyArn of erasure?.keys ?? []) {
+    const key = await context.kms.describeKey(keyArn);
+    keys.push({ keyArn, keyState: key?.keyState ?? 'Deleted', deletionDate: key?.deletionDate?.toISOString() ?? null });
+  }
+  const messageIds = await publishOnce(
+    {
+      kind: 'stopped',
+      execution: change.executionArn,
+      request: requestOf(change, subject),
+      status: change.status,
+      error: change.error ?? null,
+      cause: change.cause ?? null,
+      keys,
+      runbook: runbook(change.status, subject, keys),
+    },
+    context,
+  );
+  return { subject, status: change.status, alerted: true, messageIds };
+}
+
+function runbook(status: ExecutionStatusChange['status'], subject: string, keys: KeyStateReport[]): string[] {
+  const pending = keys.filter((key) => key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion');
+  const steps: string[] = [];
+  if (pending.length > 0) {
+    const dates = pending.map((key) => key.deletionDate).filter((date): date is string => date !== null).sort();
+    steps.push(
+      `${pending.length} key(s) are still pending deletion${dates.length ? ` (first on ${dates[0]})` : ''}: KMS will destroy them on that date whatever happened to the execution, and no certificate will be issued.`,
+      `To stop the deletion (a mistaken closure, a legal hold), before that date: npx erasure cancel --fingerprint ${subject} --reason "<why>" --stage <stage> (or npx erasure hold ... for a legal hold).`,
+      `To finish the erasure with a certificate: npx erasure release --fingerprint ${subject} --reason "<why>" --stage <stage>, then replay the subject's closure event.`,
+    );
+  } else if (keys.some((key) => key.keyState !== 'Deleted')) {
+    steps.push('No key is pending deletion: nothing is irreversible yet. Find out why the execution ended before replaying the closure.');
+  } else if (keys.length === 0) {
+    steps.push('No key was resolved before the execution ended: no key was touched.');
+  } else {
+    steps.push('Every key is already deleted: the data is erased, but no certificate was issued. Release the subject and replay the closure to have the deletion verified and certified.');
+  }
+  steps.push(`Where it stands: npx erasure status --fingerprint ${subject} --stage <stage>. The ledger holds this end (${status}) as evidence.`);
+  return steps;
+}
+
+function requestOf(change: ExecutionStatusChange, subject: string): ErasureRequest {
+  try {
+    const parsed = ErasureRequestSchema.safeParse((JSON.parse(change.input ?? '{}') as { request?: unknown }).request);
+    if (parsed.success && parsed.data.subjectFingerprint === subject) return parsed.data;
+  } catch {
+    // Input not JSON: report with what the execution's name tells.
+  }
+  return { subjectId: '', subjectFingerprint: subject, eventId: 'unknown', source: 'unknown', closedAt: '', reason: null, keyIds: [] };
+}

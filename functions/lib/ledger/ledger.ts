@@ -1,0 +1,54 @@
+import type { LedgerTable } from '../aws/ledger-table.ts';
+import { LedgerChainBroken, LedgerContention } from '../erasure/errors.ts';
+import { chainEntry } from './hash-chain.ts';
+import { idempotencyKeyOf, type LedgerEntry, type LedgerEvent } from './ledger-events.ts';
+import { foldSubject, type SubjectRecord } from './subject-record.ts';
+
+export interface Ledger {
+  /** The subject's whole record; its chain is checked, not trusted. */
+  read(subject: string): Promise<SubjectRecord>;
+  /**
+   * Appends the event to the subject's chain, exactly once: if an entry with the same idempotency
+   * key is there already (a duplicate delivery, a retried Lambda), that entry is returned instead.
+   */
+  record(subject: string, erasure: string | null, event: LedgerEvent, options?: { requestId?: string }): Promise<LedgerEntry>;
+}
+
+// Writers to one subject race only when deliveries of one closure overlap, or an operator acts
+// while a step of the erasure runs: a handful of rounds settles any real contention.
+const MAX_ROUNDS = 25;
+
+export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
+  return {
+    async read(subject) {
+      return foldSubject(subject, await table.entries(subject));
+    },
+
+    async record(subject, erasure, event, options = {}) {
+      const idempotencyKey = idempotencyKeyOf(event, erasure, options.requestId);
+      for (let round = 1; round <= MAX_ROUNDS; round++) {
+        const entries = await table.entries(subject);
+        const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
+        if (existing) return existing;
+
+        const record = foldSubject(subject, entries);
+        if (!record.chain.intact) {
+          // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
+          throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${record.chain.brokenAt}: ${record.chain.problem}`);
+        }
+        const entry = chainEntry(entries.at(-1), { subject, idempotencyKey, erasure, recordedAt: now().toISOString(), event });
+        if (await table.append(entry)) {
+          if (erasure) {
+            const summary = foldSubject(subject, [...entries, entry]).erasures.find((candidate) => candidate.erasure === erasure);
+            if (summary) await table.putErasureSummary(subject, summary, entry.sequence);
+          }
+          return entry;
+        }
+        // Another writer took this place in the chain: read the chain again and retry, after a
+        // short random pause so the same writers do not collide again in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
+      }
+      throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { LedgerEntry } from '../../functions/lib/ledger/ledger-events.ts';
+import { ledgerTableDouble } from './ledger-double.ts';
+
+/**
+ * For handler unit tests: the handlers' DynamoDB document client mocked onto the in-memory ledger
+ * table, with DynamoDB's conditional-write answer when a sequence number is taken.
+ */
+export function mockLedgerTable() {
+  const table = ledgerTableDouble();
+  const documents = mockClient(DynamoDBDocumentClient);
+  const answer = () => {
+    documents.on(QueryCommand).callsFake(async (input: { ExpressionAttributeValues: Record<string, string> }) => ({
+      Items: await table.entries(input.ExpressionAttributeValues[':subject'] ?? ''),
+    }));
+    documents.on(PutCommand).callsFake(async (input: { Item: Record<string, unknown> }) => {
+      const item = input.Item;
+      if (!String(item.entry).startsWith('event#')) return {};
+      const { entry: _sortKey, ...entry } = item;
+      if (await table.append(entry as unknown as LedgerEntry)) return {};
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    });
+  };
+  answer();
+  return {
+    table,
+    documents,
+    /** Forgets every entry and answer, and answers again (for afterEach). */
+    reset() {
+      table.rows.clear();
+      documents.reset();
+      answer();
+    },
+    eventTypes(subject: string): string[] {
+      return (table.rows.get(subject) ?? []).map((entry) => entry.event.type);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { checkChain } from '../../../functions/lib/ledger/hash-chain.ts';
+import type { LedgerEvent } from '../../../functions/lib/ledger/ledger-events.ts';
+import { ledgerDouble } from '../../support/ledger-double.ts';
+
+const subject = 'b'.repeat(32);
+const erasure = 'arn:aws:states:eu-west-1:111122223333:execution:crypto-erasure-test:erasure-b';
+const closure: LedgerEvent = { type: 'ClosureReceived', eventId: 'e-1', source: 'com.example.accounts', closedAt: '2026-11-20T09:29:41Z' };
+const disabled = (n: number): LedgerEvent => ({ type: 'KeyDisabled', keyArn: `arn:aws:kms:eu-west-1:111122223333:key/k-${n}`, outcome: 'disabled' });
+
+describe('the erasure ledger', () => {
+  it('records a duplicate delivery once, and hands back the first entry', async () => {
+    const ledger = ledgerDouble();
+    const first = await ledger.record(subject, null, closure);
+    const again = await ledger.record(subject, null, closure);
+    expect(again).toEqual(first);
+    expect(ledger.table.rows.get(subject)).toHaveLength(1);
+  });
+
+  it('writes each event exactly once when ten deliveries of it race', async () => {
+    const ledger = ledgerDouble();
+    const entries = await Promise.all(Array.from({ length: 10 }, () => ledger.record(subject, erasure, disabled(1))));
+    expect(new Set(entries.map((entry) => entry.hash)).size).toBe(1);
+    expect(ledger.table.rows.get(subject)).toHaveLength(1);
+  });
+
+  it('keeps one unbroken chain when twenty different events race', async () => {
+    const ledger = ledgerDouble();
+    await Promise.all(Array.from({ length: 20 }, (_, n) => ledger.record(subject, erasure, disabled(n))));
+    const rows = ledger.table.rows.get(subject) ?? [];
+    expect(rows.map((entry) => entry.sequence)).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
+    expect(checkChain(rows)).toMatchObject({ intact: true, length: 20 });
+    expect(new Set(rows.map((entry) => entry.idempotencyKey)).size).toBe(20);
+  });
+
+  it('refuses to append to a chain whose past was edited', async () => {
+    const ledger = ledgerDouble();
+    await ledger.record(subject, erasure, disabled(1));
+    await ledger.record(subject, erasure, disabled(2));
+    const stored = ledger.table.rows.get(subject)![0]!;
+    (stored.event as { outcome: string }).outcome = 'already-pending-deletion';
+    await expect(ledger.record(subject, erasure, disabled(3))).rejects.toMatchObject({ name: 'LedgerChainBroken', message: expect.stringContaining('entry 1 was altered') });
+    expect(ledger.table.rows.get(subject)).toHaveLength(2);
+  });
+
+  it('keeps a summary item per erasure, projected from its events', async () => {
+    const ledger = ledgerDouble();
+    await ledger.record(subject, erasure, { type: 'ErasureStarted', eventId: 'e-1', executionName: 'erasure-b' });
+    await ledger.record(subject, erasure, { type: 'KeysResolved', keys: [{ keyArn: 'arn:k-1', keyId: 'k-1', origin: 'AWS_KMS', multiRegion: false, keyState: 'Enabled' }] });
+    expect(ledger.table.summaries.get(`${subject}/erasure-b`)).toMatchObject({ status: 'running', keys: ['arn:k-1'], closureEventId: 'e-1' });
+  });
+
+  it('needs an operator request id to record a hold, so two holds are two entries', async () => {
+    const ledger = ledgerDouble();
+    const hold: LedgerEvent = { type: 'LegalHoldPlaced', by: 'legal@example.com', reason: 'litigation 2026-17', until: null };
+    await expect(ledger.record(subject, null, hold)).rejects.toThrow(/request's id/);
+    await ledger.record(subject, null, hold, { requestId: 'r-1' });
+    await ledger.record(subject, null, hold, { requestId: 'r-1' });
+    await ledger.record(subject, null, hold, { requestId: 'r-2' });
+    expect(ledger.table.rows.get(subject)).toHaveLength(2);
+  });
+});
