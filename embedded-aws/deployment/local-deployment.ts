@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { RuleState, RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
+import type { DeclaredKey } from '../kms/index.ts';
 import { functionArn } from '../lambda/local-functions.ts';
 import { resolveFunctionReferences, type Definition } from '../stepfunctions/definition.ts';
 import type { ServerlessConfig } from './serverless-print.ts';
@@ -24,7 +25,24 @@ export interface LocalDeployment {
   kmsKeys: LocalKmsKeyDeployment[];
   kmsAliases: { logicalId: string; aliasName: string; targetKeyId: string }[];
   stateMachines: { logicalId: string; name: string; arn: string; type: 'STANDARD' | 'EXPRESS'; definition: Definition }[];
-  rules: { name: string; eventBusName: string; pattern: Record<string, unknown>; state: RuleState; target: RuleTarget }[];
+  rules: LocalRuleDeployment[];
+}
+
+/**
+ * A rule from a function's `eventBridge` event or from an `AWS::Events::Rule` resource. A rule
+ * resource without Name is named `<service>-<stage>-<LogicalId>`: CloudFormation would name it
+ * `<stack>-<LogicalId>-<random suffix>`, which a local deployment could not find again at its next start.
+ */
+export interface LocalRuleDeployment {
+  name: string;
+  eventBusName: string;
+  /** Absent on a rule that only runs on a schedule. */
+  pattern?: Record<string, unknown>;
+  /** The rule resource's ScheduleExpression (`rate(1 day)`, `cron(0 12 * * ? *)`), as declared. */
+  scheduleExpression?: string;
+  state: RuleState;
+  description?: string;
+  targets: RuleTarget[];
 }
 
 export interface LocalFunctionDeployment {
@@ -52,19 +70,16 @@ export interface LocalTableDeployment {
  * An AWS::KMS::Key: what CreateKey is given for it, under a key ID chosen here (see plannedKeyId).
  * KeyPolicy is not kept: the embedded AWS enforces no IAM.
  */
-export interface LocalKmsKeyDeployment {
+export interface LocalKmsKeyDeployment extends DeclaredKey {
   logicalId: string;
-  keyId: string;
   arn: string;
-  keySpec: string;
-  keyUsage: string;
-  description: string;
-  tags: { TagKey: string; TagValue: string }[];
-  multiRegion: boolean;
-  enabled: boolean;
 }
 
 type Resources = NonNullable<NonNullable<ServerlessConfig['resources']>['Resources']>;
+
+const RULE_STATES: readonly RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
+/** The AWS::Events::Rule Target properties the embedded EventBridge honours. */
+const RULE_TARGET_PROPERTIES = ['Id', 'Arn', 'RoleArn', 'Input', 'InputPath', 'RetryPolicy', 'DeadLetterConfig'];
 
 export function planDeployment(config: ServerlessConfig, accountId: string): LocalDeployment {
   const stage = config.provider.stage ?? 'dev';
@@ -186,6 +201,13 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     }
     const fnKey = logicalFunctionKey(logicalId);
     if (fnKey && attr === 'Arn') return functionArn(region, accountId, functionName(fnKey));
+    if (resources[logicalId]?.Type === 'AWS::Events::Rule' && (attr === 'Ref' || attr === 'Arn')) {
+      const rule = ruleIdentity(logicalId);
+      if (attr === 'Arn') return rule.arn;
+      // A rule's Ref is its CloudFormation physical ID: the name on the default bus,
+      // `<bus>|<name>` on any other (cloudformation-coverage-roadmap#1131).
+      return rule.eventBusName === 'default' ? rule.name : `${rule.eventBusName}|${rule.name}`;
+    }
     throw new Error(`${where}: the embedded AWS has no resource ${logicalId} (attribute ${attr})`);
   };
 
@@ -199,6 +221,17 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveWithin(item, `${where}.${key}`)]));
     }
     return value;
+  };
+
+  // An AWS::Events::Rule's name and bus, which its Ref and Fn::GetAtt need before the rule is planned.
+  const ruleIdentity = (logicalId: string) => {
+    const declared = resources[logicalId]?.Properties ?? {};
+    const name = declared.Name === undefined ? `${prefix}-${logicalId}` : resolve(declared.Name, `resources.${logicalId}.Name`);
+    // EventBusName takes the bus's name or ARN: `!Ref Bus`, `!GetAtt Bus.Name` and `!GetAtt Bus.Arn` all work.
+    const eventBusName =
+      declared.EventBusName === undefined ? 'default' : resolve(declared.EventBusName, `resources.${logicalId}.EventBusName`).replace(/^arn:.*:event-bus\//, '');
+    const path = eventBusName === 'default' ? name : `${eventBusName}/${name}`;
+    return { name, eventBusName, arn: `arn:aws:events:${region}:${accountId}:rule/${path}` };
   };
 
   const providerEnvironment = config.provider.environment ?? {};
@@ -235,7 +268,7 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
         // rather than run locally a rule AWS would not have.
         if (event.state !== undefined && event.state !== state) {
           throw new Error(
-            `${where}.state: osls leaves state out of the deployed rule, which is ${state}, not ${String(event.state)}; remove state (enabled: false gives DISABLED)`,
+            `${where}.state: osls leaves state out of the deployed rule, which is ${state}, not ${String(event.state)}; remove state (enabled: false gives DISABLED), or declare the rule as an AWS::Events::Rule resource, whose State is deployed`,
           );
         }
         const target: RuleTarget = {
@@ -247,9 +280,54 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
           ...(event.deadLetterQueueArn !== undefined ? { DeadLetterConfig: { Arn: resolve(event.deadLetterQueueArn, `${where}.deadLetterQueueArn`) } } : {}),
         };
         const pattern = resolveWithin(event.pattern ?? {}, `${where}.pattern`) as Record<string, unknown>;
-        return { name, eventBusName, pattern, state, target };
+        return { name, eventBusName, pattern, state, targets: [target] };
       }),
   );
+
+  const plannedTarget = (declared: unknown, where: string): RuleTarget => {
+    const target = (declared ?? {}) as Record<string, unknown>;
+    // A property the embedded EventBridge would not apply (InputTransformer, SqsParameters...) is
+    // refused, rather than run locally a target that behaves unlike the deployed one.
+    const unsupported = Object.keys(target).find((property) => !RULE_TARGET_PROPERTIES.includes(property));
+    if (unsupported !== undefined) throw new Error(`${where}.${unsupported}: the embedded EventBridge does not apply ${unsupported}`);
+    const deadLetterQueueArn = (target.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn;
+    return {
+      Id: resolve(target.Id, `${where}.Id`),
+      Arn: resolve(target.Arn, `${where}.Arn`),
+      ...(target.RoleArn !== undefined ? { RoleArn: resolve(target.RoleArn, `${where}.RoleArn`) } : {}),
+      ...(target.Input !== undefined ? { Input: resolve(target.Input, `${where}.Input`) } : {}),
+      ...(target.InputPath !== undefined ? { InputPath: resolve(target.InputPath, `${where}.InputPath`) } : {}),
+      ...(target.RetryPolicy !== undefined ? { RetryPolicy: target.RetryPolicy as RuleTarget['RetryPolicy'] } : {}),
+      ...(deadLetterQueueArn !== undefined ? { DeadLetterConfig: { Arn: resolve(deadLetterQueueArn, `${where}.DeadLetterConfig.Arn`) } } : {}),
+    };
+  };
+
+  const ruleResources: LocalRuleDeployment[] = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Events::Rule')
+    .map(([logicalId, resource]) => {
+      const where = `resources.${logicalId}`;
+      const declared = resource.Properties ?? {};
+      const { name, eventBusName } = ruleIdentity(logicalId);
+      const state = declared.State === undefined ? 'ENABLED' : resolve(declared.State, `${where}.State`);
+      if (!RULE_STATES.includes(state as RuleState)) {
+        throw new Error(`${where}.State: ${state} is not a rule state (${RULE_STATES.join(', ')})`);
+      }
+      if (declared.EventPattern === undefined && declared.ScheduleExpression === undefined) {
+        throw new Error(`${where}: a rule needs an EventPattern, a ScheduleExpression or both`);
+      }
+      // CloudFormation takes the pattern as JSON or as JSON text.
+      const declaredPattern = typeof declared.EventPattern === 'string' ? (JSON.parse(declared.EventPattern) as unknown) : declared.EventPattern;
+      const declaredTargets = Array.isArray(declared.Targets) ? (declared.Targets as unknown[]) : [];
+      return {
+        name,
+        eventBusName,
+        ...(declaredPattern !== undefined ? { pattern: resolveWithin(declaredPattern, `${where}.EventPattern`) as Record<string, unknown> } : {}),
+        ...(declared.ScheduleExpression !== undefined ? { scheduleExpression: resolve(declared.ScheduleExpression, `${where}.ScheduleExpression`) } : {}),
+        state: state as RuleState,
+        ...(declared.Description !== undefined ? { description: resolve(declared.Description, `${where}.Description`) } : {}),
+        targets: declaredTargets.map((target, index) => plannedTarget(target, `${where}.Targets.${index}`)),
+      };
+    });
 
   const kmsKeys: LocalKmsKeyDeployment[] = kmsKeyIds.map(({ logicalId, keyId, arn }) => {
     const declared = resources[logicalId]?.Properties ?? {};
@@ -292,7 +370,7 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     tables,
     kmsKeys,
     kmsAliases,
-    rules,
+    rules: [...rules, ...ruleResources],
     stateMachines: stateMachines.map(({ logicalId, name, arn, type, definition }) => ({
       logicalId,
       name,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
   CancelKeyDeletionCommand,
   CreateKeyCommand,
@@ -15,17 +15,9 @@ import { p256 } from '@noble/curves/nist.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signCertificate, type ErasureCertificate } from '../../functions/lib/erasure/certificate.ts';
 import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
+import { erasure } from '../support/cli.ts';
 import { waitFor } from '../support/embedded.ts';
 
-/** The `erasure` command as a user runs it: a child process, its output and its exit code. */
-function erasure(args: string[]): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/erasure.js', ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += String(chunk)));
-  child.stderr.on('data', (chunk) => (output += String(chunk)));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
 
 let running: ChildProcessWithoutNullStreams | undefined;
 afterEach(() => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,17 +6,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
+import { erasure } from '../support/cli.ts';
 import { waitFor } from '../support/embedded.ts';
 
-/** `erasure local --data-dir` as a user runs it: a child process, its output and its exit code. */
-function erasure(args: string[]): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/erasure.js', ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += String(chunk)));
-  child.stderr.on('data', (chunk) => (output += String(chunk)));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'erasure-local-data-'));
 let running: ChildProcessWithoutNullStreams | undefined;
