@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
 import { VirtualClock } from './clock.ts';
+import { EmbeddedCloudWatch, SqsMetrics, StepFunctionsMetrics } from './cloudwatch/index.ts';
 import { clockSnapshot, DataDirectory, resumedStart, type ClockSnapshot } from './data-directory.ts';
 import { planDeployment, type LocalDeployment } from './deployment/local-deployment.ts';
 import { printServerlessConfig } from './deployment/serverless-print.ts';
@@ -13,7 +14,7 @@ import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-
 import type { FaultInjector, RequestContext } from './protocol.ts';
 import { EmbeddedAwsServer } from './server.ts';
 import { EmbeddedSns } from './sns/embedded-sns.ts';
-import { DeadLetterQueues, type DeadLetter } from './sqs/dead-letter-queues.ts';
+import { EmbeddedSqs, type QueueMessageView } from './sqs/index.ts';
 import { EmbeddedStepFunctions } from './stepfunctions/embedded-step-functions.ts';
 
 export interface EmbeddedAwsOptions {
@@ -65,7 +66,8 @@ export class EmbeddedAws {
   readonly events: EmbeddedEventBridge;
   readonly stepFunctions: EmbeddedStepFunctions;
   readonly lambda: EmbeddedLambda;
-  readonly queues: DeadLetterQueues;
+  readonly queues: EmbeddedSqs;
+  readonly alarms: EmbeddedCloudWatch;
   readonly dynamodb: EmbeddedDynamoDb;
   private readonly server: EmbeddedAwsServer;
   private readonly dataDirectory: DataDirectory | undefined;
@@ -81,7 +83,8 @@ export class EmbeddedAws {
     events: EmbeddedEventBridge;
     stepFunctions: EmbeddedStepFunctions;
     lambda: EmbeddedLambda;
-    queues: DeadLetterQueues;
+    queues: EmbeddedSqs;
+    alarms: EmbeddedCloudWatch;
     dynamodb: EmbeddedDynamoDb;
     server: EmbeddedAwsServer;
     dataDirectory: DataDirectory | undefined;
@@ -97,6 +100,7 @@ export class EmbeddedAws {
     this.stepFunctions = parts.stepFunctions;
     this.lambda = parts.lambda;
     this.queues = parts.queues;
+    this.alarms = parts.alarms;
     this.dynamodb = parts.dynamodb;
     this.server = parts.server;
     this.dataDirectory = parts.dataDirectory;
@@ -119,8 +123,8 @@ export class EmbeddedAws {
   }
 
   private resource(logicalId: string): { name: string; arn: string } {
-    const { topics, eventBuses, queues, tables, stateMachines } = this.deployment;
-    const found = [...topics, ...eventBuses, ...queues, ...tables, ...stateMachines].find((resource) => resource.logicalId === logicalId);
+    const { topics, eventBuses, queues, tables, stateMachines, alarms } = this.deployment;
+    const found = [...topics, ...eventBuses, ...queues, ...tables, ...stateMachines, ...alarms].find((resource) => resource.logicalId === logicalId);
     if (!found) throw new Error(`serverless.yml declares no ${logicalId}`);
     return found;
   }
@@ -129,13 +133,13 @@ export class EmbeddedAws {
    * Everything that never reached its target: the dead-letter queues' messages (EventBridge dead
    * letters, Lambda on-failure records) and deliveries AWS would have dropped for want of a queue.
    */
-  deadLetters(): (DeadLetter | FailedDelivery)[] {
+  deadLetters(): (QueueMessageView | FailedDelivery)[] {
     return [...this.queues.messages(), ...this.events.droppedDeliveries()];
   }
 
   /** Resolves when no event, invocation, notification or execution is in flight. */
   async idle(): Promise<void> {
-    const services = [this.events, this.lambda, this.stepFunctions, this.sns];
+    const services = [this.events, this.lambda, this.stepFunctions, this.sns, this.alarms];
     // One service's work may start another's (a rule invokes a function, which starts an
     // execution): settle until, a turn of the event loop later, none of them has work.
     do {
@@ -148,7 +152,9 @@ export class EmbeddedAws {
     this.stepFunctions.close();
     await this.lambda.close();
     await this.events.close();
+    await this.alarms.close();
     await this.sns.close();
+    this.queues.close();
     this.kms.close();
     await this.server.close();
     await this.dynamodb.close();
@@ -186,7 +192,8 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: resumedStart(dataDirectory?.read<ClockSnapshot>('clock'), options.start) });
   dataDirectory?.keep('clock', clockSnapshot(clock));
 
-  const queues = new DeadLetterQueues({ clock });
+  let listening: string | undefined;
+  const queues = new EmbeddedSqs({ clock, faults: options.faults, log, endpoint: () => listening });
   const invocations = await concurrentInvocationStore();
   const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, faults: options.faults, log });
   const stepFunctions = new EmbeddedStepFunctions({
@@ -195,8 +202,13 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     invokeFunction: (arn, payload) => lambda.invoke(arn, payload),
     // Execution status changes go to the default bus, as on AWS; executions start only once
     // `events` below exists.
-    emit: (event) => events.putEvent(event),
+    emit: (event) => {
+      // AWS/States metrics are Step Functions' own, whether or not EventBridge takes the event.
+      executionMetrics.record(event);
+      events.putEvent(event);
+    },
   });
+  const executionMetrics = new StepFunctionsMetrics();
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
     clock,
@@ -217,16 +229,47 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   dataDirectory?.keep('kms', () => kms.snapshot());
   const dynamodb = await EmbeddedDynamoDb.open({ region, accountId, faults: options.faults, path: dataDirectory?.resolve('dynamodb') });
 
-  const server = new EmbeddedAwsServer({ port: options.port, defaultRegion: region, accountId, jsonServices: [kms, events, stepFunctions], httpJsonServices: [dynamodb], queryServices: [sns] });
+  const alarms = new EmbeddedCloudWatch({
+    clock,
+    faults: options.faults,
+    log,
+    metrics: [executionMetrics, new SqsMetrics(queues)],
+    notify: async (topicArn, subject, message) => {
+      const alarmContext: RequestContext = { region, accountId, accessKeyId: 'cloudwatch.amazonaws.com', requestId: randomUUID() };
+      await sns.handle('Publish', { Action: 'Publish', TopicArn: topicArn, Subject: subject, Message: message }, alarmContext);
+    },
+  });
+
+  const server = new EmbeddedAwsServer({
+    port: options.port,
+    defaultRegion: region,
+    accountId,
+    jsonServices: [kms, events, stepFunctions, alarms],
+    httpJsonServices: [dynamodb, queues],
+    queryServices: [sns, queues],
+  });
   const endpoint = await server.listen();
+  listening = endpoint;
 
   const context: RequestContext = { region, accountId, accessKeyId: EMBEDDED_CREDENTIALS.accessKeyId, requestId: randomUUID() };
   for (const topic of deployment.topics) await sns.handle('CreateTopic', { Action: 'CreateTopic', Name: topic.name }, context);
   for (const bus of deployment.eventBuses) await events.handle('CreateEventBus', { Name: bus.name }, context);
+  for (const queue of deployment.queues) queues.deployQueue({ region, accountId }, queue.name, queue.attributes);
   for (const rule of deployment.rules) {
-    events.addRule({ region, accountId, name: rule.name, eventBusName: rule.eventBusName, eventPattern: rule.pattern, state: rule.state, targets: [rule.target] });
+    events.addRule({
+      region,
+      accountId,
+      name: rule.name,
+      eventBusName: rule.eventBusName,
+      eventPattern: rule.pattern,
+      scheduleExpression: rule.scheduleExpression,
+      state: rule.state,
+      description: rule.description,
+      targets: rule.targets,
+    });
   }
   for (const machine of deployment.stateMachines) stepFunctions.registerStateMachine(machine.arn, machine.definition, machine.type);
+  for (const alarm of deployment.alarms) alarms.deployAlarm(alarm);
   // A key kept in the data directory is reused: the planned key ID is the same at every start.
   for (const key of deployment.kmsKeys) kms.deployKey({ region, accountId }, key);
   for (const alias of deployment.kmsAliases) await kms.deployAlias({ region, accountId }, alias.aliasName, alias.targetKeyId);
@@ -235,7 +278,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
   const restoreTime = useTimeSource(clock);
 
-  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, dynamodb, server, dataDirectory, restoreTime, restoreEnvironment });
+  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, server, dataDirectory, restoreTime, restoreEnvironment });
 }
 
 /**
@@ -252,9 +295,15 @@ function setFunctionEnvironment(deployment: LocalDeployment, endpoint: string, o
     AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
     AWS_LAMBDA_MAX_CONCURRENCY: MAX_CONCURRENCY,
   };
+  // A queue's Ref is AWS's URL for it, but SDK v3's SQS client sends each call to its QueueUrl's
+  // host unless the client itself is given an endpoint (AWS_ENDPOINT_URL does not count): a handler
+  // would reach AWS. Locally the queue's URL is the embedded endpoint's, as GetQueueUrl gives it.
+  const localQueueUrls = (value: string) =>
+    deployment.queues.reduce((text, queue) => text.replaceAll(queue.url, `${endpoint}/${deployment.accountId}/${queue.name}`), value);
   const owner: Record<string, string> = {};
   for (const fn of deployment.functions) {
-    for (const [name, value] of Object.entries(fn.environment)) {
+    for (const [name, declared] of Object.entries(fn.environment)) {
+      const value = localQueueUrls(declared);
       if (name in owner && merged[name] !== value) {
         throw new Error(`functions ${owner[name]} and ${fn.key} set ${name} differently; the embedded AWS runs them in one process`);
       }

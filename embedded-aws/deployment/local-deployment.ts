@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { ComparisonOperator, MetricAlarm, Statistic, TreatMissingData } from '../cloudwatch/index.ts';
 import type { RuleState, RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
 import type { DeclaredKey } from '../kms/index.ts';
 import { functionArn } from '../lambda/local-functions.ts';
@@ -20,12 +21,22 @@ export interface LocalDeployment {
   functions: LocalFunctionDeployment[];
   topics: { logicalId: string; name: string; arn: string }[];
   eventBuses: { logicalId: string; name: string; arn: string }[];
-  queues: { logicalId: string; name: string; arn: string; url: string }[];
+  /** `url` is AWS's form, as CloudFormation's Ref gives it; the embedded SQS answers to it too. */
+  queues: { logicalId: string; name: string; arn: string; url: string; attributes: Record<string, string> }[];
   tables: LocalTableDeployment[];
   kmsKeys: LocalKmsKeyDeployment[];
   kmsAliases: { logicalId: string; aliasName: string; targetKeyId: string }[];
   stateMachines: { logicalId: string; name: string; arn: string; type: 'STANDARD' | 'EXPRESS'; definition: Definition }[];
   rules: LocalRuleDeployment[];
+  alarms: LocalAlarmDeployment[];
+}
+
+/**
+ * An AWS::CloudWatch::Alarm on one metric, intrinsics resolved. Without AlarmName it is named
+ * `<service>-<stage>-<LogicalId>`, as unnamed rules are (CloudFormation adds a random suffix).
+ */
+export interface LocalAlarmDeployment extends MetricAlarm {
+  logicalId: string;
 }
 
 /**
@@ -126,6 +137,10 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       const name = nameOf(logicalId, 'QueueName');
       return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, url: `https://sqs.${region}.amazonaws.com/${accountId}/${name}` };
     });
+  const alarmName = (logicalId: string) => {
+    const declared = resources[logicalId]?.Properties?.AlarmName;
+    return declared === undefined ? `${prefix}-${logicalId}` : resolve(declared, `resources.${logicalId}.AlarmName`);
+  };
   const tables: LocalTableDeployment[] = Object.entries(resources)
     .filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table')
     .map(([logicalId, resource]) => {
@@ -201,6 +216,10 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     }
     const fnKey = logicalFunctionKey(logicalId);
     if (fnKey && attr === 'Arn') return functionArn(region, accountId, functionName(fnKey));
+    if (resources[logicalId]?.Type === 'AWS::CloudWatch::Alarm' && (attr === 'Ref' || attr === 'Arn')) {
+      const name = alarmName(logicalId);
+      return attr === 'Ref' ? name : `arn:aws:cloudwatch:${region}:${accountId}:alarm:${name}`;
+    }
     if (resources[logicalId]?.Type === 'AWS::Events::Rule' && (attr === 'Ref' || attr === 'Arn')) {
       const rule = ruleIdentity(logicalId);
       if (attr === 'Arn') return rule.arn;
@@ -284,6 +303,40 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       }),
   );
 
+  // A `schedule` event: one rule on the default bus per expression, as osls compiles it (logical id
+  // `<Function>EventsRuleSchedule<n>`, target Id `<function>Schedule`).
+  const scheduleRules = functionKeys.flatMap((key) => {
+    let scheduleNumber = 0;
+    return (config.functions[key]!.events ?? []).flatMap((event, index): LocalRuleDeployment[] => {
+      if (event.schedule === undefined) return [];
+      const where = `functions.${key}.events.${index}.schedule`;
+      const declared = typeof event.schedule === 'string' ? { rate: [event.schedule] } : event.schedule;
+      if (declared.method === 'scheduler') throw new Error(`${where}.method: the embedded AWS runs schedules as EventBridge rules, not EventBridge Scheduler schedules`);
+      if (declared.inputTransformer !== undefined) throw new Error(`${where}.inputTransformer: the embedded EventBridge does not apply InputTransformer`);
+      if (declared.name !== undefined && declared.rate.length > 1) throw new Error(`${where}.name: osls refuses a name for more than one rate expression`);
+      const input = declared.input === undefined ? undefined : typeof declared.input === 'string' ? declared.input : JSON.stringify(declared.input);
+      return declared.rate.map((expression, expressionIndex) => {
+        scheduleNumber++;
+        const name = declared.name ?? `${prefix}-${normaliseName(key)}EventsRuleSchedule${scheduleNumber}`;
+        return {
+          name,
+          eventBusName: 'default',
+          scheduleExpression: resolve(expression, `${where}.rate.${expressionIndex}`),
+          state: declared.enabled === false ? 'DISABLED' : 'ENABLED',
+          ...(declared.description !== undefined ? { description: declared.description } : {}),
+          targets: [
+            {
+              Id: `${key}Schedule`,
+              Arn: functionArn(region, accountId, functionName(key)),
+              ...(input !== undefined ? { Input: input } : {}),
+              ...(declared.inputPath !== undefined ? { InputPath: declared.inputPath } : {}),
+            },
+          ],
+        };
+      });
+    });
+  });
+
   const plannedTarget = (declared: unknown, where: string): RuleTarget => {
     const target = (declared ?? {}) as Record<string, unknown>;
     // A property the embedded EventBridge would not apply (InputTransformer, SqsParameters...) is
@@ -349,6 +402,67 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       enabled: declared.Enabled !== false,
     };
   });
+  // The queue attributes among an AWS::SQS::Queue's properties, as SQS renders them (strings;
+  // RedrivePolicy as JSON text).
+  const queueAttributes = (logicalId: string): Record<string, string> => {
+    const declared = resources[logicalId]?.Properties ?? {};
+    return Object.fromEntries(
+      Object.entries(declared)
+        .filter(([property]) => property !== 'QueueName' && property !== 'Tags')
+        .map(([property, value]) => {
+          const where = `resources.${logicalId}.${property}`;
+          const resolved = resolveWithin(value, where);
+          return [property, typeof resolved === 'object' && resolved !== null ? JSON.stringify(resolved) : resolve(resolved, where)];
+        }),
+    );
+  };
+
+  const alarms: LocalAlarmDeployment[] = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm')
+    .map(([logicalId, resource]) => {
+      const where = `resources.${logicalId}`;
+      const declared = resource.Properties ?? {};
+      const unsupported = ['Metrics', 'ExtendedStatistic', 'ThresholdMetricId', 'EvaluateLowSampleCountPercentile'].find((property) => declared[property] !== undefined);
+      if (unsupported !== undefined) throw new Error(`${where}.${unsupported}: the embedded CloudWatch evaluates alarms on one metric and a Statistic`);
+      const text = (property: string) => (declared[property] === undefined ? undefined : resolve(declared[property], `${where}.${property}`));
+      const number = (property: string) => {
+        const value = text(property);
+        if (value === undefined) return undefined;
+        if (!Number.isFinite(Number(value))) throw new Error(`${where}.${property}: ${value} is not a number`);
+        return Number(value);
+      };
+      const list = (property: string) => (Array.isArray(declared[property]) ? (declared[property] as unknown[]).map((value, index) => resolve(value, `${where}.${property}.${index}`)) : []);
+      const dimensions = Array.isArray(declared.Dimensions) ? (declared.Dimensions as { Name?: unknown; Value?: unknown }[]) : [];
+      const name = alarmName(logicalId);
+      const description = text('AlarmDescription');
+      const datapointsToAlarm = number('DatapointsToAlarm');
+      return {
+        logicalId,
+        name,
+        arn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${name}`,
+        ...(description !== undefined ? { description } : {}),
+        region,
+        accountId,
+        namespace: text('Namespace') ?? '',
+        metricName: text('MetricName') ?? '',
+        dimensions: dimensions.map((dimension, index) => ({
+          name: resolve(dimension.Name, `${where}.Dimensions.${index}.Name`),
+          value: resolve(dimension.Value, `${where}.Dimensions.${index}.Value`),
+        })),
+        statistic: (text('Statistic') ?? '') as Statistic,
+        period: number('Period') ?? 0,
+        evaluationPeriods: number('EvaluationPeriods') ?? 0,
+        ...(datapointsToAlarm !== undefined ? { datapointsToAlarm } : {}),
+        threshold: number('Threshold') ?? Number.NaN,
+        comparisonOperator: (text('ComparisonOperator') ?? '') as ComparisonOperator,
+        treatMissingData: (text('TreatMissingData') ?? 'missing') as TreatMissingData,
+        actionsEnabled: declared.ActionsEnabled !== false,
+        alarmActions: list('AlarmActions'),
+        okActions: list('OKActions'),
+        insufficientDataActions: list('InsufficientDataActions'),
+      };
+    });
+
   const kmsAliases = Object.entries(resources)
     .filter(([, resource]) => resource.Type === 'AWS::KMS::Alias')
     .map(([logicalId, resource]) => ({
@@ -366,11 +480,12 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     functions,
     topics,
     eventBuses,
-    queues,
+    queues: queues.map((queue) => ({ ...queue, attributes: queueAttributes(queue.logicalId) })),
     tables,
     kmsKeys,
     kmsAliases,
-    rules: [...rules, ...ruleResources],
+    rules: [...rules, ...scheduleRules, ...ruleResources],
+    alarms,
     stateMachines: stateMachines.map(({ logicalId, name, arn, type, definition }) => ({
       logicalId,
       name,

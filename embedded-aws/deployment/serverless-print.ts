@@ -25,8 +25,27 @@ export interface ServerlessFunction {
   maximumRetryAttempts?: number;
   maximumEventAge?: number;
   destinations?: { onFailure?: unknown };
-  events?: { eventBridge?: EventBridgeEventConfig }[];
+  events?: { eventBridge?: EventBridgeEventConfig; schedule?: ScheduleEventConfig }[];
 }
+
+/**
+ * A function's `schedule` event: `rate(1 day)` as a string, or the object form with one or more
+ * expressions (`rate: [cron(0 6 * * ? *), rate(15 minutes)]`). osls deploys each expression as an
+ * AWS::Events::Rule on the default bus (or, with `method: scheduler`, an AWS::Scheduler::Schedule).
+ */
+export type ScheduleEventConfig =
+  | string
+  | {
+      rate: unknown[];
+      enabled?: boolean;
+      name?: string;
+      description?: string;
+      input?: string | Record<string, unknown>;
+      inputPath?: string;
+      inputTransformer?: unknown;
+      method?: 'eventBus' | 'scheduler';
+      timezone?: string;
+    };
 
 export interface EventBridgeEventConfig {
   eventBus?: unknown;

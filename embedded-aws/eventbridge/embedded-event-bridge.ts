@@ -1,5 +1,6 @@
 /**
- * The embedded EventBridge: event buses, rules and targets over AWS JSON 1.1 (`AWSEvents.*`), with
+ * The embedded EventBridge: event buses, rules (event patterns and schedules) and targets over AWS
+ * JSON 1.1 (`AWSEvents.*`), with
  * asynchronous, retried, dead-lettered delivery to targets on the virtual clock.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
   type RequestContext,
 } from '../protocol.ts';
 import { type CompiledPattern, matchesPattern, parseEventPattern } from './event-pattern.ts';
+import { InvalidScheduleExpression, nextFireTime, parseScheduleExpression, type Schedule } from './schedule-expression.ts';
 
 export type RuleState = 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 
@@ -126,7 +128,9 @@ export interface RuleDefinition {
   region: string;
   accountId: string;
   name: string;
-  eventPattern: string | JsonObject;
+  /** An event pattern, a schedule expression (`rate(1 day)`, `cron(0 6 * * ? *)`), or both. */
+  eventPattern?: string | JsonObject;
+  scheduleExpression?: string;
   state?: RuleState;
   description?: string;
   eventBusName?: string;
@@ -137,8 +141,13 @@ interface Rule {
   name: string;
   arn: string;
   eventBusName: string;
-  eventPattern: string;
-  pattern: CompiledPattern;
+  eventPattern?: string;
+  pattern?: CompiledPattern;
+  schedule?: Schedule;
+  /** When a rate schedule started: the rule's creation, or the last change of its expression. */
+  scheduleAnchor: number;
+  /** Stops this version of the rule's schedule when the rule is replaced or deleted. */
+  unscheduled: AbortController;
   state: RuleState;
   description?: string;
   roleArn?: string;
@@ -185,6 +194,8 @@ export class EmbeddedEventBridge implements JsonService {
   private readonly rejected: RejectedEvent[] = [];
   private readonly shutdown = new AbortController();
   private deadLetterFileWrites: Promise<void> = Promise.resolve();
+  /** Each scheduled rule's next instant: one that has come is a delivery about to start. */
+  private readonly nextFirings = new Map<Rule, number>();
 
   constructor(options: EmbeddedEventBridgeOptions) {
     this.clock = options.clock;
@@ -272,10 +283,11 @@ export class EmbeddedEventBridge implements JsonService {
   addRule(definition: RuleDefinition): string {
     const context = { region: definition.region, accountId: definition.accountId };
     const eventPattern =
-      typeof definition.eventPattern === 'string' ? definition.eventPattern : JSON.stringify(definition.eventPattern);
+      definition.eventPattern === undefined || typeof definition.eventPattern === 'string' ? definition.eventPattern : JSON.stringify(definition.eventPattern);
     const rule = this.upsertRule(context, {
       Name: definition.name,
       EventPattern: eventPattern,
+      ScheduleExpression: definition.scheduleExpression,
       State: definition.state,
       Description: definition.description,
       EventBusName: definition.eventBusName,
@@ -305,13 +317,24 @@ export class EmbeddedEventBridge implements JsonService {
 
   /** True while a delivery is in flight (retries waiting on the clock count). */
   get busy(): boolean {
-    return this.deliveries.busy;
+    return this.deliveries.busy || this.firingDue();
   }
 
-  /** Resolves once no delivery is in flight (retries waiting on the clock count as in flight). */
+  /**
+   * Resolves once no delivery is in flight (retries waiting on the clock count as in flight), nor
+   * due: a scheduled rule whose instant the clock has reached fires first.
+   */
   async idle(): Promise<void> {
-    await this.deliveries.settled();
-    await this.deadLetterFileWrites;
+    do {
+      await this.deliveries.settled();
+      await this.deadLetterFileWrites;
+      if (this.firingDue()) await new Promise<void>((resolve) => setImmediate(resolve));
+    } while (this.busy);
+  }
+
+  private firingDue(): boolean {
+    const now = this.clock.now().getTime();
+    return [...this.nextFirings.values()].some((at) => at <= now);
   }
 
   /** Stops retrying: deliveries still waiting are recorded as failed, then the service goes quiet. */
@@ -368,34 +391,80 @@ export class EmbeddedEventBridge implements JsonService {
     if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(name)) {
       throw validation(`Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
     }
-    if (input.ScheduleExpression !== undefined) {
-      throw validation('The embedded EventBridge does not run scheduled rules (ScheduleExpression); give an EventPattern.');
-    }
     const eventPattern = optionalString(input, 'EventPattern');
-    if (eventPattern === undefined) throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
-    if (eventPattern.length > 4096) {
+    const scheduleExpression = optionalString(input, 'ScheduleExpression');
+    if (eventPattern === undefined && scheduleExpression === undefined) throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
+    if (eventPattern !== undefined && eventPattern.length > 4096) {
       throw validation("Value at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to 4096");
     }
     const state = (optionalString(input, 'State') ?? 'ENABLED') as RuleState;
     if (!RULE_STATES.includes(state)) {
       throw validation(`Value '${state}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [${RULE_STATES.join(', ')}]`);
     }
-    const pattern = parseEventPattern(eventPattern);
+    const pattern = eventPattern === undefined ? undefined : parseEventPattern(eventPattern);
     const bus = this.existingBus(context, optionalString(input, 'EventBusName'));
+    let schedule: Schedule | undefined;
+    if (scheduleExpression !== undefined) {
+      if (bus.name !== DEFAULT_BUS) throw validation('ScheduleExpression is supported only on the default event bus.');
+      try {
+        schedule = parseScheduleExpression(scheduleExpression);
+      } catch (error) {
+        if (error instanceof InvalidScheduleExpression) throw validation('Parameter ScheduleExpression is not valid.');
+        throw error;
+      }
+    }
     const existing = bus.rules.get(name);
+    existing?.unscheduled.abort();
     const rule: Rule = {
       name,
       arn: ruleArn(context, bus.name, name),
       eventBusName: bus.name,
-      eventPattern,
-      pattern,
+      ...(eventPattern !== undefined ? { eventPattern } : {}),
+      ...(pattern ? { pattern } : {}),
+      ...(schedule ? { schedule } : {}),
+      scheduleAnchor:
+        existing?.schedule !== undefined && existing.schedule.expression === scheduleExpression ? existing.scheduleAnchor : this.clock.now().getTime(),
+      unscheduled: new AbortController(),
       state,
       description: optionalString(input, 'Description'),
       roleArn: optionalString(input, 'RoleArn'),
       targets: existing?.targets ?? new Map(),
     };
     bus.rules.set(name, rule);
+    if (rule.schedule) void this.runSchedule(rule, context);
     return rule;
+  }
+
+  /**
+   * Puts a `Scheduled Event` to the rule's targets at each instant of its schedule, on the virtual
+   * clock, while the rule is enabled. Instants a jump of the clock passed over fire at once, in order.
+   */
+  private async runSchedule(rule: Rule, context: Scope): Promise<void> {
+    const schedule = rule.schedule as Schedule;
+    const stopped = AbortSignal.any([rule.unscheduled.signal, this.shutdown.signal]);
+    let after = this.clock.now().getTime();
+    for (;;) {
+      const at = nextFireTime(schedule, after, rule.scheduleAnchor);
+      if (at === undefined) break;
+      this.nextFirings.set(rule, at);
+      await this.clock.sleepUntil(new Date(at), stopped);
+      if (stopped.aborted) break;
+      after = at;
+      if (rule.state === 'DISABLED') continue;
+      const event: EventBridgeEvent = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: context.accountId,
+        time: eventTime(new Date(at)),
+        region: context.region,
+        resources: [rule.arn],
+        detail: {},
+      };
+      for (const target of rule.targets.values()) this.deliveries.track(this.deliverWithRetries(rule.arn, { ...target }, event));
+    }
+    this.nextFirings.delete(rule);
   }
 
   private describeRule(input: JsonObject, context: Scope): JsonObject {
@@ -422,6 +491,7 @@ export class EmbeddedEventBridge implements JsonService {
     const rule = bus.rules.get(name);
     if (!rule) return {};
     if (rule.targets.size > 0 && input.Force !== true) throw validation("Rule can't be deleted since it has targets.");
+    rule.unscheduled.abort();
     bus.rules.delete(name);
     return {};
   }
@@ -539,7 +609,7 @@ export class EmbeddedEventBridge implements JsonService {
 
   private route(bus: EventBus, event: EventBridgeEvent): void {
     for (const rule of bus.rules.values()) {
-      if (!receives(rule, event) || !matchesPattern(rule.pattern, event)) continue;
+      if (!rule.pattern || !receives(rule, event) || !matchesPattern(rule.pattern, event)) continue;
       for (const target of rule.targets.values()) this.deliveries.track(this.deliverWithRetries(rule.arn, { ...target }, event));
     }
   }
@@ -784,7 +854,8 @@ function describeRule(rule: Rule): JsonObject {
   return {
     Name: rule.name,
     Arn: rule.arn,
-    EventPattern: rule.eventPattern,
+    ...(rule.eventPattern !== undefined ? { EventPattern: rule.eventPattern } : {}),
+    ...(rule.schedule ? { ScheduleExpression: rule.schedule.expression } : {}),
     State: rule.state,
     ...(rule.description ? { Description: rule.description } : {}),
     ...(rule.roleArn ? { RoleArn: rule.roleArn } : {}),

@@ -3,10 +3,14 @@ import type { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { BackgroundWork } from '../background-work.ts';
 import type { Clock } from '../clock.ts';
 import type { LocalFunctionDeployment } from '../deployment/local-deployment.ts';
-import type { FaultInjector } from '../protocol.ts';
-import type { DeadLetterQueues } from '../sqs/dead-letter-queues.ts';
+import type { FaultInjector, JsonObject } from '../protocol.ts';
 import { runInvocation } from './invocation-store.ts';
 import { LambdaFunctionError, invokeForResult, loadHandler, type LambdaHandler, type LocalFunction } from './local-functions.ts';
+
+/** The SQS queues on-failure destinations name (the embedded SQS). */
+export interface OnFailureQueues {
+  send(queueArn: string, body: JsonObject): void;
+}
 
 // Lambda retries a failed asynchronous invocation after about one minute, then after about two.
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
@@ -23,7 +27,7 @@ export class EmbeddedLambda {
   private readonly asyncInvocations: BackgroundWork;
   private readonly projectRoot: string;
   private readonly clock: Clock;
-  private readonly deadLetters: DeadLetterQueues;
+  private readonly deadLetters: OnFailureQueues;
   private readonly shutdown = new AbortController();
   private readonly log: (line: string) => void;
   private readonly invocations: InvokeStoreBase;
@@ -33,7 +37,7 @@ export class EmbeddedLambda {
     projectRoot: string;
     clock: Clock;
     functions: LocalFunctionDeployment[];
-    deadLetters: DeadLetterQueues;
+    deadLetters: OnFailureQueues;
     /** The runtime's per-invocation store: see invocation-store.ts. */
     invocations: InvokeStoreBase;
     faults?: FaultInjector;
