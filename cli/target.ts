@@ -59,7 +59,7 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
     if (!found) throw new CliError('failed', `serverless.yml declares no ${logicalId}`);
     return found.arn.replace(`:${DEFAULT_ACCOUNT_ID}:`, `:${accountId}:`);
   };
-  const ledgerTableName = only(plan.tables, 'ledger table').name;
+  const ledgerTableName = declared(plan.tables, 'LedgerTable').name;
 
   return {
     kind: embedded ? 'embedded' : 'aws',
@@ -73,7 +73,7 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
       ledgerTableName,
       erasureTopicArn: topic('ErasureNotificationsTopic'),
       oncallTopicArn: topic('OnCallAlertsTopic'),
-      signingKeyAlias: only(plan.kmsAliases, 'certificate signing key alias').aliasName,
+      signingKeyAlias: declared(plan.kmsAliases, 'CertificateSigningKeyAlias').aliasName,
     },
     operator: operatorName(),
     now: () => new Date(),
@@ -83,6 +83,12 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
 function only<T>(items: T[], what: string): T {
   if (items.length !== 1) throw new CliError('failed', `serverless.yml should declare one ${what}, declares ${items.length}`);
   return items[0]!;
+}
+
+function declared<T extends { logicalId: string }>(items: T[], logicalId: string): T {
+  const found = items.find((item) => item.logicalId === logicalId);
+  if (!found) throw new CliError('failed', `serverless.yml declares no ${logicalId}`);
+  return found;
 }
 
 async function findStateMachine(sfn: SFNClient, name: string, hint: string): Promise<string> {

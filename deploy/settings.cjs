@@ -45,8 +45,24 @@ module.exports = async ({ resolveVariable }) => {
   const allowedAccountIds = list(await param('allowedAccountIds'));
   if (allowedAccountIds.some((id) => !/^\d{12}$/.test(id))) refuse('allowedAccountIds must be 12-digit account ids');
 
+  const alertWindowMinutes = Number(await param('alertWindowMinutes'));
+  if (!Number.isInteger(alertWindowMinutes) || alertWindowMinutes < 1 || alertWindowMinutes > 1440) {
+    refuse(`alertWindowMinutes must be a whole number of minutes from 1 to 1440, got ${await param('alertWindowMinutes')}`);
+  }
+
+  const escalationContact = String(await param('escalationContact') ?? '').trim();
+  if (escalationContact.length === 0 || escalationContact.length > 200) refuse('escalationContact must name whom on-call asks, in at most 200 characters');
+
+  const auditSchedule = String(await param('auditSchedule'));
+  if (!/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/.test(auditSchedule)) {
+    refuse(`auditSchedule must be an EventBridge schedule expression, rate(...) or cron(...) with six fields, got ${auditSchedule}`);
+  }
+
   return {
     pendingWindowDays,
+    alertWindowMinutes,
+    escalationContact,
+    auditSchedule,
     allowedEventSources,
     allowedEventSourcesCsv: allowedEventSources.join(','),
     subjectTagKey,

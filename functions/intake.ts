@@ -1,13 +1,19 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
+import { rejectClosure } from './lib/alerts/closure-rejection.ts';
+import { alertStateTable } from './lib/aws/alert-state-table.ts';
+import { deadLetterQueue } from './lib/aws/dead-letter-queue.ts';
 import { erasureExecutions } from './lib/aws/erasure-executions.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { ClosureEvent, acceptClosure, type ParsedClosure } from './lib/erasure/closure-event.ts';
 import { admitClosure } from './lib/erasure/closure-admission.ts';
-import { readIntakeConfig, readNotificationConfig } from './lib/erasure/settings.ts';
+import { ClosureEventInvalid } from './lib/erasure/errors.ts';
+import { readAlertConfig, readIntakeConfig, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
 import { failureClassification } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
@@ -16,18 +22,32 @@ import { logger } from './lib/runtime/logger.ts';
 const sfn = new SFNClient({});
 const publisher = notificationPublisher(new SNSClient({}));
 const ledger = openLedger();
+const config = readIntakeConfig();
+const deadLetters = deadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl);
+const alertState = alertStateTable(new DynamoDBClient({}), readAlertConfig().alertStateTableName);
 
 /**
- * EventBridge → the ledger → Step Functions. A malformed event fails with ClosureEventInvalid, so
- * Lambda's on-failure destination puts it in the dead-letter queue: refused loudly, never dropped.
+ * EventBridge → the ledger → Step Functions. Every event on the closure bus reaches intake: the
+ * closure rule's, and a second rule's for whatever the first does not take (a wrong detail-type, a
+ * source not allowed). One that breaks the contract is refused with ClosureEventInvalid into the
+ * dead-letter queue, once, not retried: refused loudly, never dropped.
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(failureClassification())
   .use(parser({ schema: ClosureEvent, safeParse: true }))
   .handler(async (parsed) => {
-    const config = readIntakeConfig();
-    const request = acceptClosure(parsed as ParsedClosure, config.allowedEventSources);
+    const closure = parsed as ParsedClosure & { originalEvent?: unknown };
+    let request;
+    try {
+      request = acceptClosure(closure, config.allowedEventSources);
+    } catch (error) {
+      if (!(error instanceof ClosureEventInvalid)) throw error;
+      const event = closure.success ? closure.data : closure.originalEvent;
+      const rejection = await rejectClosure(event, error, { deadLetters, alertState, ledger, now: now() });
+      logger.error('closure rejected', { ...rejection });
+      return rejection;
+    }
     logger.appendKeys({ eventId: request.eventId, subject: request.subjectFingerprint });
 
     const admission = await admitClosure(request, {

@@ -131,6 +131,14 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
       resources: trail.detail.resources,
     },
   });
+  await Promise.all([aws.events.idle(), aws.lambda.idle(), aws.sns.idle()]);
+  const paged = aws.sns.published(aws.arnOf('OnCallAlertsTopic')).find((message) => message.messageAttributes.eventType?.StringValue === 'key-used-while-pending-deletion');
+  if (!paged) throw new MainJobFailure('the refused decrypt paged nobody: the pipeline\'s KeyUsedWhilePendingDeletionRule raised no alert');
+  const alert = JSON.parse(paged.message);
+  say.line('the pipeline\'s own rule (state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS) paged on-call:');
+  say.detail(paged.subject ?? '');
+  say.json({ keyArn: alert.keyArn, subject: alert.subject, deletionDate: alert.deletionDate, timeLeft: alert.timeLeft, caller: alert.caller, runbook: alert.runbook });
+  if (paged.message.includes(subject)) throw new MainJobFailure('the on-call alert carries the subject id');
   say.line('until the deletion date an operator could still cancel the deletion; nobody does.');
 
   const outcome = await steps.finished;
@@ -206,7 +214,9 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   if (JSON.stringify(notifications).includes(subject)) throw new MainJobFailure('a notification carries the subject id');
   const lost = aws.deadLetters();
   if (lost.length > 0) throw new MainJobFailure(`events were dead-lettered: ${JSON.stringify(lost).slice(0, 500)}`);
-  say.line(`on-call alerts: ${aws.sns.published(aws.arnOf('OnCallAlertsTopic')).length}; dead letters: 0; account ${accountId}, Region ${region}`);
+  const pages = aws.sns.published(aws.arnOf('OnCallAlertsTopic')).map((message) => message.messageAttributes.eventType?.StringValue);
+  if (pages.join(',') !== 'key-used-while-pending-deletion') throw new MainJobFailure(`on-call should have been paged once, for the refused decrypt; was paged for ${pages.join(', ') || 'nothing'}`);
+  say.line(`on-call alerts: 1 (the refused decrypt); dead letters: 0; account ${accountId}, Region ${region}`);
 }
 
 interface ExecutionOutcome {

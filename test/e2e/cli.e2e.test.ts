@@ -97,8 +97,11 @@ describe('the main job (npm start)', () => {
     expect(output).toContain('Erasure completed for subject');
     expect(output).toMatch(/valid: certificate cert-[0-9a-f]{32} for subject [0-9a-f]{32}/);
     expect(output).toMatch(/completion date changed: NOT VALID/);
-    expect(output).toMatch(/#9 \S+ NotificationPublished/);
-    expect(output).toMatch(/chain intact: 9 entries/);
+    expect(output).toMatch(/#\d+ \S+ KeyDeletedByKms/);
+    expect(output).toMatch(/#\d+ \S+ KeyUseAlerted/);
+    expect(output).toMatch(/chain intact: \d+ entries/);
+    expect(output).toMatch(/paged on-call:\n\s+KEY PENDING DELETION USED: Decrypt/);
+    expect(output).toContain('on-call alerts: 1 (the refused decrypt)');
     expect(output).not.toContain('✗');
   }, 120_000);
 });

@@ -78,27 +78,26 @@ describe('an AccountClosed event, end to end', () => {
     expect(alerts.map((alert) => alert.body.error)).toEqual(['KeyNotCustomerManaged']);
   });
 
-  it('puts a malformed event, with its error, in the dead-letter queue after Lambda retries it', async () => {
+  it('puts a malformed event in the dead-letter queue with its error and event id, once, without retrying it', async () => {
     await publishClosure(aws, { subjectId: 'e2e-malformed', closedAt: 'not a date' });
     await aws.idle();
 
-    const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue'));
-    const letter = letters.find((candidate) => JSON.stringify(candidate.body.requestPayload).includes('e2e-malformed'));
-    expect(letter?.body).toMatchObject({
-      requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-      responsePayload: { errorType: 'ClosureEventInvalid', errorMessage: expect.stringContaining('detail.closedAt') },
-    });
+    const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).filter((candidate) => candidate.body.subject === fingerprintSubject('e2e-malformed'));
+    expect(letters).toEqual([expect.objectContaining({ body: expect.objectContaining({ error: 'ClosureEventInvalid', eventId: expect.any(String), reason: expect.stringContaining('detail.closedAt') }) })]);
+    // Not retried: no Lambda on-failure record, which only retries exhausted would leave.
+    const retried = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).filter((candidate) => JSON.stringify(candidate.body.requestPayload ?? '').includes('e2e-malformed'));
+    expect(retried).toEqual([]);
     expect(executionsOf('e2e-malformed')).toEqual([]);
   });
 
-  it('refuses an event from a source that is not allowed before it reaches intake', async () => {
+  it('refuses an event from a source that is not allowed into the dead-letter queue, the key untouched', async () => {
     const key = await createSubjectKey(kms, 'e2e-foreign-source');
     await publishClosure(aws, sampleClosure('e2e-foreign-source').detail, 'com.example.attacker');
     await aws.idle();
     expect(await keyState(key.keyId)).toBe('Enabled');
     expect(executionsOf('e2e-foreign-source')).toEqual([]);
-    // Refused by the rule's pattern, not by intake: nothing reached the dead-letter queue either.
-    const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue'));
-    expect(letters.filter((letter) => JSON.stringify(letter.body).includes('e2e-foreign-source'))).toEqual([]);
+    const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).filter((letter) => letter.body.subject === fingerprintSubject('e2e-foreign-source'));
+    expect(letters.map((letter) => letter.body)).toEqual([expect.objectContaining({ error: 'ClosureEventInvalid', reason: 'source: not an allowed closure source' })]);
+    expect(JSON.stringify(letters)).not.toContain('com.example.attacker');
   });
 });

@@ -46,8 +46,14 @@ describe('intake against the embedded AWS', () => {
     expect(second).toMatchObject({ outcome: 'already-in-progress', executionArn: first.executionArn });
   });
 
-  it('refuses a malformed event by name', async () => {
-    await expect(invoke('intake', sampleClosure('int-bad', { closedAt: 'tomorrow' }))).rejects.toMatchObject({ name: 'ClosureEventInvalid' });
+  it('refuses a malformed event by name, into the dead-letter queue, rather than failing to be retried', async () => {
+    await expect(invoke('intake', { ...sampleClosure('int-bad', { closedAt: 'tomorrow' }), id: 'int-bad-event' })).resolves.toMatchObject({
+      outcome: 'rejected',
+      eventId: 'int-bad-event',
+      reason: expect.stringContaining('detail.closedAt'),
+      deadLettered: true,
+    });
+    expect(aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).map((letter) => letter.body.eventId)).toContain('int-bad-event');
   });
 });
 

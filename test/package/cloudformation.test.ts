@@ -39,9 +39,14 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('routes AccountClosed from the allowed sources on the closure bus, with retries and a dead-letter queue', () => {
-    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.EventBusName !== undefined) as [string, Resource];
+    const closureRules = ofType('AWS::Events::Rule').filter(([, candidate]) => candidate.Properties.EventBusName !== undefined);
+    expect(closureRules.map(([, candidate]) => candidate.Properties.EventPattern)).toEqual([
+      { source: ['com.example.accounts'], 'detail-type': ['AccountClosed'] },
+      // Whatever the first does not take reaches intake too, to be refused loudly.
+      { $or: [{ source: [{ 'anything-but': ['com.example.accounts'] }] }, { 'detail-type': [{ 'anything-but': ['AccountClosed'] }] }] },
+    ]);
+    const [, rule] = closureRules[0] as [string, Resource];
     expect(rule.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['ClosureEventBus', 'Name'] });
-    expect(rule.Properties.EventPattern).toEqual({ source: ['com.example.accounts'], 'detail-type': ['AccountClosed'] });
     const [target] = rule.Properties.Targets;
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
     expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] } });
@@ -49,7 +54,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('sends an event the intake function rejects to the same dead-letter queue', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig');
-    expect(configs.map(([name]) => name).sort()).toEqual(['IntakeLambdaEvConf', 'RecordExecutionEndLambdaEvConf']);
+    expect(configs.map(([name]) => name).sort()).toEqual(['AlertKeyUseLambdaEvConf', 'IntakeLambdaEvConf', 'RecordExecutionEndLambdaEvConf', 'RecordKeyDeletionLambdaEvConf']);
     for (const [, config] of configs) expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] });
   });
 
@@ -60,7 +65,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('runs every function on nodejs22.x', () => {
     const runtimes = ofType('AWS::Lambda::Function').map(([, fn]) => fn.Properties.Runtime);
-    expect(runtimes).toHaveLength(7);
+    expect(runtimes).toHaveLength(10);
     expect(new Set(runtimes)).toEqual(new Set(['nodejs22.x']));
   });
 
@@ -121,7 +126,7 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('catches executions that end without the pipeline: a default-bus rule on their status changes', () => {
-    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.EventBusName === undefined) as [string, Resource];
+    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.EventPattern?.source?.[0] === 'aws.states') as [string, Resource];
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
@@ -131,6 +136,25 @@ describe('the packaged CloudFormation template', () => {
     expect(rule.Properties.Targets[0].DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['ClosureDeadLetterQueue', 'Arn'] } });
   });
 
+  it('alerts on use of a key pending deletion from a rule that receives read-only CloudTrail management events', () => {
+    const rule = resources.KeyUsedWhilePendingDeletionRule as Resource;
+    expect(rule.Properties.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.kms'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: { eventSource: ['kms.amazonaws.com'], errorCode: ['KMSInvalidStateException', 'DisabledException'] },
+    });
+    expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['AlertKeyUseLambdaFunction', 'Arn'] });
+    expect(resources.KeyUsedWhilePendingDeletionPermission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': ['KeyUsedWhilePendingDeletionRule', 'Arn'] } });
+  });
+
+  it('audits keys on a schedule, daily by default', () => {
+    const [, rule] = ofType('AWS::Events::Rule').find(([, candidate]) => candidate.Properties.ScheduleExpression !== undefined) as [string, Resource];
+    expect(rule.Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['AuditKeysLambdaFunction', 'Arn'] });
+  });
+
   it('passes the settings to the functions', () => {
     const resolve = resources.ResolveKeysLambdaFunction?.Properties.Environment.Variables;
     expect(resolve).toMatchObject({ PENDING_WINDOW_DAYS: '30', SUBJECT_TAG_KEY: 'erasure:subject', ALIAS_PREFIX: 'alias/erasure/subject' });
@@ -138,7 +162,7 @@ describe('the packaged CloudFormation template', () => {
 });
 
 describe('the packaged functions', () => {
-  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify', 'recordExecutionEnd'];
+  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify', 'recordExecutionEnd', 'alertKeyUse', 'recordKeyDeletion', 'auditKeys'];
   // The environment serverless.yml gives them: they read their settings when they start.
   beforeAll(() => useFunctionEnvironment());
 
@@ -154,11 +178,21 @@ describe('the packaged functions', () => {
     expect(typeof bundle.handler).toBe('function');
   });
 
-  it('the bundled intake refuses a malformed event by name, as deployed', async () => {
-    useFunctionEnvironment();
-    const { handler } = (await loadBundle('intake')) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
-    const context = { functionName: 'intake', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:intake', awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 };
-    await expect(handler(JSON.parse(readFileSync('events/account-closed-malformed.json', 'utf8')), context)).rejects.toMatchObject({ name: 'ClosureEventInvalid' });
+  it('a bundled function refuses bad settings by name when it starts, as deployed', async () => {
+    const loaded = await loadBundle('intake');
+    expect(typeof loaded.handler).toBe('function');
+    process.env.ALERT_WINDOW_MINUTES = '0';
+    try {
+      // The same bundle imported afresh: its settings are read when it starts.
+      const unpacked = join(packageDir, 'intake-unpacked', 'functions');
+      const [bundle] = readdirSync(unpacked).filter((file) => file.endsWith('.mjs'));
+      await expect(import(`${pathToFileURL(join(unpacked, bundle ?? 'missing.mjs')).href}?bad-settings`)).rejects.toMatchObject({
+        name: 'InvalidSettings',
+        message: expect.stringContaining('ALERT_WINDOW_MINUTES'),
+      });
+    } finally {
+      useFunctionEnvironment();
+    }
   });
 });
 

@@ -8,13 +8,15 @@ import type { ErasureRecord } from '../../functions/lib/ledger/subject-record.ts
  * DynamoDB's `attribute_not_exists`, and each call yields to the event loop, so concurrent writers
  * interleave as they would against the real table. Entries are copied in and out, as through the wire.
  */
-export function ledgerTableDouble(): LedgerTable & { rows: Map<string, LedgerEntry[]>; summaries: Map<string, ErasureRecord> } {
+export function ledgerTableDouble(): LedgerTable & { rows: Map<string, LedgerEntry[]>; summaries: Map<string, ErasureRecord>; keyIndex: Map<string, Set<string>> } {
   const rows = new Map<string, LedgerEntry[]>();
   const summaries = new Map<string, ErasureRecord>();
+  const keyIndex = new Map<string, Set<string>>();
   const tick = () => new Promise((resolve) => setImmediate(resolve));
   return {
     rows,
     summaries,
+    keyIndex,
     async entries(subject) {
       await tick();
       return structuredClone(rows.get(subject) ?? []);
@@ -31,6 +33,14 @@ export function ledgerTableDouble(): LedgerTable & { rows: Map<string, LedgerEnt
     async putErasureSummary(subject, erasure) {
       await tick();
       summaries.set(`${subject}/${erasure.executionName}`, structuredClone(erasure));
+    },
+    async indexKey(keyArn, subject) {
+      await tick();
+      keyIndex.set(keyArn, new Set([...(keyIndex.get(keyArn) ?? []), subject]));
+    },
+    async subjectsOfKey(keyArn) {
+      await tick();
+      return [...(keyIndex.get(keyArn) ?? [])];
     },
   };
 }

@@ -6,17 +6,31 @@ import { ledgerTableDouble } from './ledger-double.ts';
 
 /**
  * For handler unit tests: the handlers' DynamoDB document client mocked onto the in-memory ledger
- * table, with DynamoDB's conditional-write answer when a sequence number is taken.
+ * table (and the alert-state table's once-only markers), with DynamoDB's conditional-write answer
+ * when a sequence number or a marker is taken.
  */
 export function mockLedgerTable() {
   const table = ledgerTableDouble();
+  // The alert-state table's once-only markers, answered by the same mocked document client.
+  const markers = new Set<string>();
   const documents = mockClient(DynamoDBDocumentClient);
   const answer = () => {
-    documents.on(QueryCommand).callsFake(async (input: { ExpressionAttributeValues: Record<string, string> }) => ({
-      Items: await table.entries(input.ExpressionAttributeValues[':subject'] ?? ''),
-    }));
+    documents.on(QueryCommand).callsFake(async (input: { ExpressionAttributeValues: Record<string, string> }) => {
+      const key = input.ExpressionAttributeValues[':key'];
+      if (key !== undefined) return { Items: (await table.subjectsOfKey(key.replace(/^key#/, ''))).map((fingerprint) => ({ fingerprint })) };
+      return { Items: await table.entries(input.ExpressionAttributeValues[':subject'] ?? '') };
+    });
     documents.on(PutCommand).callsFake(async (input: { Item: Record<string, unknown> }) => {
       const item = input.Item;
+      if (typeof item.id === 'string') {
+        if (markers.has(item.id)) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+        markers.add(item.id);
+        return {};
+      }
+      if (String(item.subject).startsWith('key#')) {
+        await table.indexKey(String(item.subject).replace(/^key#/, ''), String(item.fingerprint), String(item.indexedAt));
+        return {};
+      }
       if (!String(item.entry).startsWith('event#')) return {};
       const { entry: _sortKey, ...entry } = item;
       if (await table.append(entry as unknown as LedgerEntry)) return {};
@@ -30,6 +44,8 @@ export function mockLedgerTable() {
     /** Forgets every entry and answer, and answers again (for afterEach). */
     reset() {
       table.rows.clear();
+      table.keyIndex.clear();
+      markers.clear();
       documents.reset();
       answer();
     },

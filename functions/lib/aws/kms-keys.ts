@@ -3,6 +3,8 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
+  ListAliasesCommand,
+  ListKeysCommand,
   ListResourceTagsCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
@@ -42,6 +44,10 @@ export interface KmsKeys {
   /** Cancels a pending deletion (KMS leaves the key Disabled); 'not-pending' when there was none to cancel. */
   cancelKeyDeletion(keyArn: string): Promise<'cancelled' | 'not-pending'>;
   enableKey(keyArn: string): Promise<void>;
+  /** Every key of the account in this Region, by ARN (ListKeys, every page). */
+  listKeyArns(): AsyncIterable<string>;
+  /** Every alias of the account in this Region with the key it points at (ListAliases, every page). */
+  listAliases(): AsyncIterable<{ aliasName: string; targetKeyId: string | undefined }>;
 }
 
 export function kmsKeys(kms: KMSClient): KmsKeys {
@@ -119,6 +125,24 @@ export function kmsKeys(kms: KMSClient): KmsKeys {
 
     async enableKey(keyArn) {
       await kms.send(new EnableKeyCommand({ KeyId: keyArn }));
+    },
+
+    async *listKeyArns() {
+      let marker: string | undefined;
+      do {
+        const page = await kms.send(new ListKeysCommand({ Marker: marker, Limit: 1000 }));
+        for (const key of page.Keys ?? []) if (key.KeyArn) yield key.KeyArn;
+        marker = page.Truncated ? page.NextMarker : undefined;
+      } while (marker);
+    },
+
+    async *listAliases() {
+      let marker: string | undefined;
+      do {
+        const page = await kms.send(new ListAliasesCommand({ Marker: marker, Limit: 100 }));
+        for (const alias of page.Aliases ?? []) if (alias.AliasName) yield { aliasName: alias.AliasName, targetKeyId: alias.TargetKeyId };
+        marker = page.Truncated ? page.NextMarker : undefined;
+      } while (marker);
     },
   };
 }

@@ -16,9 +16,16 @@ export interface LedgerTable {
   append(entry: LedgerEntry): Promise<boolean>;
   /** Writes the erasure's summary unless a newer one (from a later entry) is there already. */
   putErasureSummary(subject: string, erasure: ErasureRecord, asOfSequence: number): Promise<void>;
+  /** Notes that a key belongs to a subject's erasure: its tags are gone once KMS deletes it. */
+  indexKey(keyArn: string, subject: string, indexedAt: string): Promise<void>;
+  /** The subjects whose erasures named the key (one, unless a key was named by two subjects). */
+  subjectsOfKey(keyArn: string): Promise<string[]>;
 }
 
 const EVENT_PREFIX = 'event#';
+// A key's index lives in a partition of its own, `key#<key ARN>`, one item per subject.
+const KEY_PARTITION = 'key#';
+const SUBJECT_PREFIX = 'subject#';
 
 export function entryKey(sequence: number): string {
   return `${EVENT_PREFIX}${String(sequence).padStart(12, '0')}`;
@@ -82,7 +89,30 @@ export function ledgerTable(dynamodb: DynamoDBClient, tableName: string): Ledger
         if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
       }
     },
+
+    async indexKey(keyArn, subject, indexedAt) {
+      await documents.send(
+        new PutCommand({ TableName: tableName, Item: { subject: keyIndexPartition(keyArn), entry: `${SUBJECT_PREFIX}${subject}`, fingerprint: subject, indexedAt } }),
+      );
+    },
+
+    async subjectsOfKey(keyArn) {
+      const page = await documents.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#subject = :key',
+          ExpressionAttributeNames: { '#subject': 'subject' },
+          ExpressionAttributeValues: { ':key': keyIndexPartition(keyArn) },
+          ConsistentRead: true,
+        }),
+      );
+      return (page.Items ?? []).map((item) => String(item.fingerprint));
+    },
   };
+}
+
+export function keyIndexPartition(keyArn: string): string {
+  return `${KEY_PARTITION}${keyArn}`;
 }
 
 function toEntry(item: Record<string, unknown>): LedgerEntry {

@@ -82,7 +82,7 @@ export function acceptClosure(parsed: ParsedClosure, allowedSources: string[]): 
     throw new ClosureEventInvalid(`malformed AccountClosed event: ${issues.join('; ')}`);
   }
   if (!allowedSources.includes(parsed.data.source)) {
-    throw new ClosureEventInvalid(`source ${parsed.data.source} is not an allowed closure source`);
+    throw new ClosureEventInvalid('source: not an allowed closure source');
   }
   return toErasureRequest(parsed.data);
 }

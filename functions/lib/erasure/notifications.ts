@@ -12,10 +12,13 @@ import type { NotificationConfig } from './settings.ts';
  */
 export const NOTIFICATION_SCHEMA_VERSION = '1';
 
-export type NotificationKind = 'scheduled' | 'completed' | 'cancelled' | 'held' | 'failed' | 'stopped';
+export type ErasureNotificationKind = 'scheduled' | 'completed' | 'cancelled' | 'held' | 'failed' | 'stopped';
+/** On-call alerts about keys rather than about one erasure: a key pending deletion in use, the daily audit. */
+export type AlertKind = 'key-used-while-pending-deletion' | 'key-audit';
+export type NotificationKind = ErasureNotificationKind | AlertKind;
 export type Severity = 'info' | 'warning' | 'critical';
 
-const SEVERITY: Record<NotificationKind, Severity> = {
+const SEVERITY: Record<ErasureNotificationKind, Severity> = {
   scheduled: 'info',
   completed: 'info',
   cancelled: 'warning',

@@ -36,6 +36,7 @@ const KeyPolicySettings = z.object({
 
 const IntakeSettings = z.object({
   ERASURE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  CLOSURE_DEAD_LETTER_QUEUE_URL: z.url(),
   ALLOWED_EVENT_SOURCES: commaList.pipe(z.array(z.string()).min(1, 'name at least one upstream source')),
 });
 
@@ -47,6 +48,14 @@ const NotificationSettings = z.object({
 
 const LedgerSettings = z.object({
   LEDGER_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+});
+
+const AlertSettings = z.object({
+  ALERT_STATE_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+  // One alert per key per window: 1 minute to 1 day.
+  ALERT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  ESCALATION_CONTACT: z.string().min(1).max(200),
+  STAGE: z.string().min(1),
 });
 
 const CertificateSettings = z.object({
@@ -64,6 +73,7 @@ export interface KeyPolicy {
 
 export interface IntakeConfig {
   stateMachineArn: string;
+  deadLetterQueueUrl: string;
   allowedEventSources: string[];
 }
 
@@ -71,6 +81,15 @@ export interface NotificationConfig {
   erasureTopicArn: string;
   oncallTopicArn: string;
   toolVersion: string;
+}
+
+export interface AlertConfig {
+  alertStateTableName: string;
+  alertWindowMinutes: number;
+  /** Whom on-call asks when a use of a key pending deletion is not legitimate. */
+  escalationContact: string;
+  /** The deployed stage, for the commands a runbook tells on-call to type. */
+  stage: string;
 }
 
 export interface CertificateConfig {
@@ -93,7 +112,11 @@ export function readKeyPolicy(env: Environment = process.env): KeyPolicy {
 
 export function readIntakeConfig(env: Environment = process.env): IntakeConfig {
   const settings = parse(IntakeSettings, env);
-  return { stateMachineArn: settings.ERASURE_STATE_MACHINE_ARN, allowedEventSources: settings.ALLOWED_EVENT_SOURCES };
+  return {
+    stateMachineArn: settings.ERASURE_STATE_MACHINE_ARN,
+    deadLetterQueueUrl: settings.CLOSURE_DEAD_LETTER_QUEUE_URL,
+    allowedEventSources: settings.ALLOWED_EVENT_SOURCES,
+  };
 }
 
 export function readNotificationConfig(env: Environment = process.env): NotificationConfig {
@@ -107,6 +130,16 @@ export function readNotificationConfig(env: Environment = process.env): Notifica
 
 export function readLedgerTableName(env: Environment = process.env): string {
   return parse(LedgerSettings, env).LEDGER_TABLE_NAME;
+}
+
+export function readAlertConfig(env: Environment = process.env): AlertConfig {
+  const settings = parse(AlertSettings, env);
+  return {
+    alertStateTableName: settings.ALERT_STATE_TABLE_NAME,
+    alertWindowMinutes: settings.ALERT_WINDOW_MINUTES,
+    escalationContact: settings.ESCALATION_CONTACT,
+    stage: settings.STAGE,
+  };
 }
 
 export function readCertificateConfig(env: Environment = process.env): CertificateConfig {

@@ -9,6 +9,8 @@ import type { NotificationKind } from '../erasure/notifications.ts';
 export type LedgerEvent =
   | { type: 'ClosureReceived'; eventId: string; source: string; closedAt: string }
   | { type: 'ClosureDeclined'; eventId: string; because: DeclineReason }
+  /** A closure that broke the contract; `reason` names the fields at fault, never their values. */
+  | { type: 'ClosureRejected'; eventId: string; reason: string }
   | { type: 'ErasureStarted'; eventId: string; executionName: string }
   | { type: 'KeysResolved'; keys: ResolvedKeyFacts[] }
   | { type: 'KeyDisabled'; keyArn: string; outcome: string }
@@ -19,6 +21,8 @@ export type LedgerEvent =
   | { type: 'ExecutionEnded'; status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; error: string | null; cause: string | null; stoppedAt: string }
   | { type: 'CertificateIssued'; certificateId: string; certificate: unknown }
   | { type: 'NotificationPublished'; kind: NotificationKind; topicArn: string; messageId: string; closureEventId: string }
+  | { type: 'KeyUseAlerted'; keyArn: string; operation: string; principal: string; cloudTrailEventId: string; usesSinceLastAlert: number; messageId: string }
+  | { type: 'KeyDeletedByKms'; keyArn: string; deletedAt: string; eventId: string }
   | { type: 'LegalHoldPlaced'; by: string; reason: string; until: string | null }
   | { type: 'Released'; by: string; reason: string };
 
@@ -64,6 +68,8 @@ export function idempotencyKeyOf(event: LedgerEvent, erasure: string | null, req
       return `closure:${event.eventId}`;
     case 'ClosureDeclined':
       return `declined:${event.eventId}`;
+    case 'ClosureRejected':
+      return `rejected:${event.eventId}`;
     case 'ErasureStarted':
       return `started:${event.executionName}`;
     case 'KeyDisabled':
@@ -75,6 +81,11 @@ export function idempotencyKeyOf(event: LedgerEvent, erasure: string | null, req
       return `notified:${erasure ?? `closure:${event.closureEventId}`}:${event.kind}:${event.topicArn}`;
     case 'ExecutionEnded':
       return `ended:${scope}`;
+    case 'KeyUseAlerted':
+      return `key-use:${event.cloudTrailEventId}`;
+    case 'KeyDeletedByKms':
+      // KMS may deliver its deletion event more than once (AWS-FACTS): a key is deleted once.
+      return `kms-deleted:${event.keyArn}`;
     case 'LegalHoldPlaced':
     case 'Released':
       if (!requestId) throw new TypeError(`${event.type} needs the operator request's id`);

@@ -12,6 +12,8 @@ export interface Ledger {
    * key is there already (a duplicate delivery, a retried Lambda), that entry is returned instead.
    */
   record(subject: string, erasure: string | null, event: LedgerEvent, options?: { requestId?: string }): Promise<LedgerEntry>;
+  /** The subjects whose erasures named this key: how a key's own events (its use, its deletion) find their erasure. */
+  subjectsOfKey(keyArn: string): Promise<string[]>;
 }
 
 // Writers to one subject race only when deliveries of one closure overlap, or an operator acts
@@ -19,6 +21,14 @@ export interface Ledger {
 const MAX_ROUNDS = 25;
 
 export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
+  // The key index is written after the entry, and again whenever the entry is found already
+  // written: a retry after a crash between the two completes it.
+  const indexed = async (entry: LedgerEntry): Promise<LedgerEntry> => {
+    if (entry.event.type === 'KeysResolved') {
+      for (const key of entry.event.keys) await table.indexKey(key.keyArn, entry.subject, entry.recordedAt);
+    }
+    return entry;
+  };
   return {
     async read(subject) {
       return foldSubject(subject, await table.entries(subject));
@@ -29,7 +39,7 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
       for (let round = 1; round <= MAX_ROUNDS; round++) {
         const entries = await table.entries(subject);
         const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
-        if (existing) return existing;
+        if (existing) return indexed(existing);
 
         const record = foldSubject(subject, entries);
         if (!record.chain.intact) {
@@ -42,13 +52,17 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
             const summary = foldSubject(subject, [...entries, entry]).erasures.find((candidate) => candidate.erasure === erasure);
             if (summary) await table.putErasureSummary(subject, summary, entry.sequence);
           }
-          return entry;
+          return indexed(entry);
         }
         // Another writer took this place in the chain: read the chain again and retry, after a
         // short random pause so the same writers do not collide again in lockstep.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
       }
       throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
+    },
+
+    subjectsOfKey(keyArn) {
+      return table.subjectsOfKey(keyArn);
     },
   };
 }

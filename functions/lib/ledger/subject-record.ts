@@ -125,8 +125,11 @@ export function foldSubject(subject: string, entries: LedgerEntry[]): SubjectRec
         break;
       case 'ClosureReceived':
       case 'ClosureDeclined':
+      case 'ClosureRejected':
       case 'KeyDisabled':
       case 'NotificationPublished':
+      case 'KeyUseAlerted':
+      case 'KeyDeletedByKms':
         break;
     }
   }

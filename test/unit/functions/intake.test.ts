@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
@@ -8,6 +9,7 @@ import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { STATE_MACHINE_ARN, useFunctionEnvironment } from '../../support/settings.ts';
 
 const sfn = mockClient(SFNClient);
+const sqs = mockClient(SQSClient);
 const ledger = mockLedgerTable();
 let handler: typeof import('../../../functions/intake.ts').handler;
 
@@ -17,6 +19,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   sfn.reset();
+  sqs.reset();
   ledger.reset();
 });
 
@@ -40,12 +43,20 @@ describe('intake handler', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
-  it('refuses a malformed event with ClosureEventInvalid and starts nothing', async () => {
+  it('refuses a malformed event with ClosureEventInvalid into the dead-letter queue, once, and starts nothing', async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'dl-1' });
     const malformed = JSON.parse(readFileSync('events/account-closed-malformed.json', 'utf8'));
-    await expect(invoke(handler, malformed)).rejects.toMatchObject({
-      name: 'ClosureEventInvalid',
-      message: expect.stringMatching(/detail\.subjectId: must be .*detail\.closedAt/),
+    await expect(invoke(handler, malformed)).resolves.toMatchObject({
+      outcome: 'rejected',
+      eventId: malformed.id,
+      reason: expect.stringMatching(/detail\.subjectId: must be .*detail\.closedAt/),
+      deadLettered: true,
     });
+    await expect(invoke(handler, malformed)).resolves.toMatchObject({ outcome: 'rejected', deadLettered: false });
+    const [letter] = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
+    expect(letter?.MessageAttributes?.EVENT_ID).toEqual({ DataType: 'String', StringValue: malformed.id });
+    expect(JSON.parse(letter?.MessageBody ?? '{}')).toMatchObject({ eventId: malformed.id, error: 'ClosureEventInvalid' });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 

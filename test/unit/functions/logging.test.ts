@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
@@ -9,6 +10,7 @@ import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { useFunctionEnvironment } from '../../support/settings.ts';
 
 const sfn = mockClient(SFNClient);
+const sqs = mockClient(SQSClient);
 const ledger = mockLedgerTable();
 let kms: KmsDouble;
 let intake: typeof import('../../../functions/intake.ts').handler;
@@ -24,6 +26,7 @@ beforeAll(async () => {
 afterAll(() => {
   kms.restore();
   sfn.restore();
+  sqs.restore();
   ledger.documents.restore();
 });
 
@@ -41,9 +44,11 @@ describe('handler logs', () => {
   });
 
   it('never carry the subject id, even when refusing a malformed event', async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'dl-1' });
     const { logs, outcome } = await captureLogs(() => invoke(intake, { ...closure, detail: { ...closure.detail, closedAt: 'soon' } }));
-    expect(outcome).toMatchObject({ status: 'rejected', reason: { name: 'ClosureEventInvalid' } });
-    expect(logs).toContain('ClosureEventInvalid');
+    expect(outcome).toMatchObject({ status: 'fulfilled', value: { outcome: 'rejected', reason: expect.stringContaining('detail.closedAt') } });
+    expect(logs).toContain('closure rejected');
+    expect(logs).toContain(closure.id);
     expect(logs).not.toContain('user-4821');
   });
 

@@ -1,0 +1,39 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { auditKeys } from './lib/alerts/key-audit.ts';
+import { kmsKeys } from './lib/aws/kms-keys.ts';
+import { notificationPublisher } from './lib/aws/notification-publisher.ts';
+import { readAlertConfig, readKeyPolicy, readNotificationConfig } from './lib/erasure/settings.ts';
+import { now } from './lib/runtime/clock.ts';
+import { failureClassification } from './lib/runtime/handler.ts';
+import { openLedger } from './lib/runtime/ledger.ts';
+import { logger } from './lib/runtime/logger.ts';
+
+const kms = kmsKeys(new KMSClient({}));
+const publisher = notificationPublisher(new SNSClient({}));
+const ledger = openLedger();
+
+/** A schedule (daily by default) → the audit of keys pending deletion and subject aliases. */
+export const handler = middy()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(failureClassification())
+  .handler(async () => {
+    const { subjectTagKey, aliasPrefix } = readKeyPolicy();
+    const audit = await auditKeys({
+      kms,
+      ledger,
+      publisher,
+      config: { ...readNotificationConfig(), subjectTagKey, aliasPrefix, stage: readAlertConfig().stage },
+      now: now(),
+    });
+    logger.info('keys audited', {
+      keysExamined: audit.keysExamined,
+      ours: audit.ours.length,
+      strays: audit.strays.map((key) => key.keyArn),
+      aliasTagMismatches: audit.aliasTagMismatches.length,
+      messageId: audit.messageId,
+    });
+    return { keysExamined: audit.keysExamined, ours: audit.ours.length, strays: audit.strays.length, aliasTagMismatches: audit.aliasTagMismatches.length, messageId: audit.messageId };
+  });
