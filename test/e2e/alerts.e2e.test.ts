@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { createSubjectKey, publishClosure, sampleClosure, waitFor } from '../support/embedded.ts';
+import { schemaErrors } from '../support/notification-schema.ts';
 
 /**
  * On-call's side of the pipeline, end to end on the embedded AWS: the same rules as in
@@ -49,6 +50,7 @@ describe('the alert on use of a key pending deletion', () => {
     expect(alerts[0]?.body).toMatchObject({ subject: fingerprintSubject('alert-once'), operation: 'Decrypt', deletionDate: expect.any(String), severity: 'critical' });
     expect(alerts[0]?.body.runbook.join('\n')).toContain(`npx erasure cancel --fingerprint ${fingerprintSubject('alert-once')}`);
     expect(JSON.stringify(alerts)).not.toContain('alert-once');
+    expect(schemaErrors(alerts[0]?.body)).toEqual([]);
   });
 
   it('folds 1,000 decrypts in a minute from 4 callers into one alert, then tells the count with the next', async () => {
@@ -143,5 +145,6 @@ describe('the daily audit', () => {
       expect.arrayContaining([expect.objectContaining({ aliasSubject: fingerprintSubject('audit-mismatch'), taggedSubject: fingerprintSubject('audit-victim') })]),
     );
     expect(JSON.stringify(audit)).not.toContain('audit-mismatch');
+    expect(schemaErrors(audit?.body)).toEqual([]);
   });
 });
