@@ -1,6 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { certificateOf, exportPublicKey, verifyCertificateFile } from './commands/certificates.ts';
 import { cancel, hold, release } from './commands/decisions.ts';
+import { readErasureDefinition, stateMachineDiagram } from './commands/diagram.ts';
+import { catalogLines, listCatalog } from './commands/events.ts';
+import { replayLines, runLocalReplay } from './commands/replay-local.ts';
+import { terminalProgress } from './progress-bar.ts';
+import { readReplayInput, runStageReplay } from './commands/replay-stage.ts';
 import { subjectStatus } from './commands/status.ts';
 import { runMainJob } from './demo/main-job.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
@@ -151,6 +156,58 @@ program
         : [`NOT VALID: ${check.problem}`],
     );
     if (!check.valid) process.exitCode = EXIT.notVerified;
+  });
+
+program
+  .command('diagram')
+  .description('print the erasure state machine as a Mermaid stateDiagram-v2, generated from statemachines/erasure.asl.json')
+  .action(() => {
+    process.stdout.write(`${stateMachineDiagram(readErasureDefinition())}\n`);
+  });
+
+program
+  .command('events')
+  .description('list the sample events in events/ (each replayable as is): what each is, and what the pipeline does with it')
+  .option('--dir <dir>', 'list the .json files of another folder instead')
+  .option('--json', 'print JSON for machines', false)
+  .action((options) => {
+    const entries = listCatalog(options.dir);
+    print(options.json, entries, () => catalogLines(entries));
+  });
+
+program
+  .command('replay <paths...>')
+  .description('replay closure events (files, arrays, JSON lines, or directories of *.json): on the embedded AWS, or with --stage onto a deployed stage\'s closure bus')
+  .option('--stage <name>', 'replay onto this deployed stage (its keys are really scheduled for deletion): asks first, in batches of 10, retried')
+  .option('--region <name>', 'the stage\'s AWS Region')
+  .option('--endpoint <url>', 'with --stage: the embedded AWS at this endpoint stands in for the stage')
+  .option('--json', 'print JSON lines for machines instead of lines for people', false)
+  .option('--yes', 'with --stage: do not ask for confirmation (scripts; without a terminal the replay is refused otherwise)', false)
+  .option('--force', 'with --stage: replay onto a stage marked protected', false)
+  .option('--dry-run', 'with --stage: send nothing; print the keys each closure would erase, or why it would be refused', false)
+  .option('--world <file>', 'without --stage: the keys and records to set up on the embedded AWS first')
+  .action(async (paths: string[], options) => {
+    const events = readReplayInput(paths);
+    if (options.stage !== undefined) {
+      process.exitCode = await runStageReplay(events, options);
+      return;
+    }
+    const bar = terminalProgress('replaying', options);
+    let phase = '';
+    const report = await runLocalReplay(events, {
+      world: options.world,
+      progress: (done, total, current) => {
+        if (current !== phase) {
+          bar.stop();
+          phase = current;
+          if (current !== 'running') bar.start(total);
+          else process.stderr.isTTY && !options.json && process.stderr.write('running the erasures to their end on the virtual clock...\n');
+        }
+        if (current !== 'running') bar.advance(1);
+      },
+    });
+    bar.stop();
+    process.stdout.write(`${replayLines(report, options.json).join('\n')}\n`);
   });
 
 function integer(value: string): number {

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -9,6 +10,7 @@ import { printServerlessConfig } from '../embedded-aws/deployment/serverless-pri
 import { ledgerTable } from '../functions/lib/aws/ledger-table.ts';
 import { erasureLedger, type Ledger } from '../functions/lib/ledger/ledger.ts';
 import { CliError } from './exit-codes.ts';
+import { stageSettingsOf, type StageSettings } from './stage-settings.ts';
 
 /** Where an operator's command acts: the embedded AWS (`erasure local`) by default, or a deployed stage. */
 export interface TargetOptions {
@@ -24,7 +26,10 @@ export interface Target {
   description: string;
   stage: string;
   region: string;
-  clients: { kms: KMSClient; sfn: SFNClient; sns: SNSClient; dynamodb: DynamoDBClient };
+  accountId: string;
+  clients: { kms: KMSClient; sfn: SFNClient; sns: SNSClient; dynamodb: DynamoDBClient; eventBridge: EventBridgeClient };
+  /** The stage's params as serverless.yml resolves them: whether it is protected, its key policy. */
+  settings: StageSettings;
   ledger: Ledger;
   /** The stage's resources, named as serverless.yml names them. */
   resources: {
@@ -33,6 +38,7 @@ export interface Target {
     erasureTopicArn: string;
     oncallTopicArn: string;
     signingKeyAlias: string;
+    closureBusName: string;
   };
   /** Who is acting, as the ledger records it. */
   operator: string;
@@ -47,10 +53,19 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
   const region = options.region ?? (embedded ? 'eu-west-1' : process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-1');
   const endpoint = embedded ? (options.endpoint ?? DEFAULT_LOCAL_ENDPOINT) : undefined;
   const config = endpoint ? { endpoint, region, credentials: EMBEDDED_CREDENTIALS } : { region };
-  const clients = { kms: new KMSClient(config), sfn: new SFNClient(config), sns: new SNSClient(config), dynamodb: new DynamoDBClient(config) };
+  const clients = {
+    kms: new KMSClient(config),
+    sfn: new SFNClient(config),
+    sns: new SNSClient(config),
+    dynamodb: new DynamoDBClient(config),
+    // PutEvents is retried by its callers, failed entry by failed entry with full jitter (a call's
+    // FailedEntryCount is no SDK error); SDK retries on top would multiply the attempts unseen.
+    eventBridge: new EventBridgeClient({ ...config, maxAttempts: 1 }),
+  };
 
   // serverless.yml names every resource; the state machine's ARN tells the account it lives in.
-  const plan = planDeployment(await printServerlessConfig(projectRoot, stage, region), DEFAULT_ACCOUNT_ID);
+  const serverlessConfig = await printServerlessConfig(projectRoot, stage, region);
+  const plan = planDeployment(serverlessConfig, DEFAULT_ACCOUNT_ID);
   const machine = only(plan.stateMachines, 'state machine');
   const deployedArn = await findStateMachine(clients.sfn, machine.name, embedded ? `is \`npx erasure local\` running at ${endpoint}?` : `is stage ${stage} deployed in ${region}?`);
   const accountId = deployedArn.split(':')[4] ?? DEFAULT_ACCOUNT_ID;
@@ -66,7 +81,9 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
     description: embedded ? `the embedded AWS at ${endpoint} (stage ${stage})` : `stage ${stage} in ${region}, account ${accountId}`,
     stage,
     region,
+    accountId,
     clients,
+    settings: stageSettingsOf(serverlessConfig),
     ledger: erasureLedger(ledgerTable(clients.dynamodb, ledgerTableName), () => new Date()),
     resources: {
       stateMachineArn: deployedArn,
@@ -74,6 +91,7 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
       erasureTopicArn: topic('ErasureNotificationsTopic'),
       oncallTopicArn: topic('OnCallAlertsTopic'),
       signingKeyAlias: declared(plan.kmsAliases, 'CertificateSigningKeyAlias').aliasName,
+      closureBusName: declared(plan.eventBuses, 'ClosureEventBus').name,
     },
     operator: operatorName(),
     now: () => new Date(),

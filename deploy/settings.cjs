@@ -58,11 +58,17 @@ module.exports = async ({ resolveVariable }) => {
     refuse(`auditSchedule must be an EventBridge schedule expression, rate(...) or cron(...) with six fields, got ${auditSchedule}`);
   }
 
+  // A param is a YAML boolean from serverless.yml, a string from --param="protected=true".
+  const protectedParam = await param('protected');
+  if (![true, false, 'true', 'false'].includes(protectedParam)) refuse(`protected must be true or false, got ${protectedParam}`);
+  const stageProtected = protectedParam === true || protectedParam === 'true';
+
   return {
     pendingWindowDays,
     alertWindowMinutes,
     escalationContact,
     auditSchedule,
+    protected: stageProtected,
     allowedEventSources,
     allowedEventSourcesCsv: allowedEventSources.join(','),
     subjectTagKey,

@@ -49,6 +49,18 @@ export class VirtualClock implements Clock {
     for (const sleeper of this.sleepers) this.arm(sleeper);
   }
 
+  /** Jumps virtual time forward to `instant` (no further back than now). */
+  advanceTo(instant: Date): void {
+    this.advance(Math.max(0, instant.getTime() - this.nowMs()));
+  }
+
+  /** The earliest instant anything sleeps until, or undefined when nothing sleeps. */
+  nextWake(): Date | undefined {
+    let earliest: number | undefined;
+    for (const sleeper of this.sleepers) earliest = earliest === undefined ? sleeper.until : Math.min(earliest, sleeper.until);
+    return earliest === undefined ? undefined : new Date(earliest);
+  }
+
   sleep(virtualMs: number, signal?: AbortSignal): Promise<void> {
     return this.sleepUntil(new Date(this.nowMs() + Math.max(0, virtualMs)), signal);
   }

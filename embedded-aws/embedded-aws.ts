@@ -148,6 +148,41 @@ export class EmbeddedAws {
     } while (services.some((service) => service.busy));
   }
 
+  /**
+   * Runs every execution to its end on the virtual clock: whenever no function, delivery or
+   * notification is at work, time jumps to the next instant anything waits for (a Wait state, a
+   * retry, a key's deletion). A 30-day erasure then takes the real time its handlers need. Gives up
+   * once `maxVirtualMs` of virtual time has passed with executions still running.
+   */
+  async runToCompletion(options: { maxVirtualMs?: number; beforeEachJump?: () => void } = {}): Promise<void> {
+    const deadline = this.clock.nowMs() + (options.maxVirtualMs ?? 400 * 86_400_000);
+    for (;;) {
+      await this.quiet();
+      if (!this.stepFunctions.busy) return;
+      const next = this.clock.nextWake();
+      if (next === undefined) continue;
+      if (next.getTime() > deadline) throw new Error(`executions still running after ${Math.round((options.maxVirtualMs ?? 400 * 86_400_000) / 86_400_000)} virtual days`);
+      options.beforeEachJump?.();
+      this.clock.advanceTo(next);
+    }
+  }
+
+  /**
+   * Resolves once no function, delivery or notification is at work for a few turns of the event
+   * loop, so an execution between two states is not taken for one that waits. Executions may still
+   * be running (waiting on the clock).
+   */
+  async quiet(): Promise<void> {
+    const working = [this.events, this.lambda, this.sns];
+    let quietTurns = 0;
+    while (quietTurns < 3) {
+      // A turn of the event loop lets every settled promise run: a state that follows another
+      // starts its task within it.
+      await new Promise((resolve) => setImmediate(resolve));
+      quietTurns = working.some((service) => service.busy) ? 0 : quietTurns + 1;
+    }
+  }
+
   async close(): Promise<void> {
     this.stepFunctions.close();
     await this.lambda.close();

@@ -16,6 +16,8 @@ export interface ServerlessConfig {
   functions: Record<string, ServerlessFunction>;
   stepFunctions?: { stateMachines?: Record<string, { id?: string; name?: string; type?: string; definition: unknown }> };
   resources?: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+  /** `custom.erasure` is deploy/settings.cjs's validated view of the stage's params. */
+  custom?: { erasure?: Record<string, unknown> };
 }
 
 export interface ServerlessFunction {

@@ -279,6 +279,15 @@ export class EmbeddedEventBridge implements JsonService {
     return delivered.id;
   }
 
+  /**
+   * Delivers an event exactly as given, its id included, onto a bus of its account and Region: what
+   * a redelivery, or a replay from an EventBridge archive, puts before the rules again. The
+   * default bus unless `eventBusName` names another.
+   */
+  redeliver(event: EventBridgeEvent, eventBusName = DEFAULT_BUS): void {
+    this.route(this.bus(event.account, event.region, eventBusName), structuredClone(event));
+  }
+
   /** Creates or replaces a rule declared in configuration, with its targets; returns the rule ARN. */
   addRule(definition: RuleDefinition): string {
     const context = { region: definition.region, accountId: definition.accountId };

@@ -25,6 +25,8 @@ export class EmbeddedLambda {
   private readonly functions = new Map<string, LocalFunctionDeployment>();
   private readonly handlers = new Map<string, Promise<LambdaHandler>>();
   private readonly asyncInvocations: BackgroundWork;
+  /** Invocations a caller waits on (a Task state's): running work, for whoever waits for quiet. */
+  private synchronousInFlight = 0;
   private readonly projectRoot: string;
   private readonly clock: Clock;
   private readonly deadLetters: OnFailureQueues;
@@ -67,8 +69,13 @@ export class EmbeddedLambda {
     // Step Functions names a failure of the Lambda service itself Lambda.<exception>, e.g.
     // Lambda.TooManyRequestsException, which the erasure state machine retries.
     if (fault) throw new LambdaFunctionError(`Lambda.${fault.code}`, fault.message, []);
-    const handler = await this.handler(fn);
-    return runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload));
+    this.synchronousInFlight++;
+    try {
+      const handler = await this.handler(fn);
+      return await runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload));
+    } finally {
+      this.synchronousInFlight--;
+    }
   }
 
   /** Invocation type Event: accepted at once; failures are retried, then sent to the on-failure destination. */
@@ -81,7 +88,7 @@ export class EmbeddedLambda {
 
   /** True while an asynchronous invocation is running or waiting to be retried. */
   get busy(): boolean {
-    return this.asyncInvocations.busy;
+    return this.asyncInvocations.busy || this.synchronousInFlight > 0;
   }
 
   async idle(): Promise<void> {

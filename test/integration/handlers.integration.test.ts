@@ -39,6 +39,8 @@ describe('intake against the embedded AWS', () => {
   });
 
   it('answers a redelivery of the same closure with the running execution', async () => {
+    // A subject with a key: its erasure runs (it waits for the deletion date) rather than failing at once.
+    await createSubjectKey(kms, 'int-redelivery');
     const event = { ...sampleClosure('int-redelivery'), id: 'int-redelivery-1' };
     const first = (await invoke('intake', event)) as { outcome: string; executionArn: string };
     expect(first.outcome).toBe('started');
