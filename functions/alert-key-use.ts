@@ -1,17 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import middy from '@middy/core';
 import { RefusedKmsCall, alertOnKeyUse } from './lib/alerts/key-use-alert.ts';
 import { alertStateTable } from './lib/aws/alert-state-table.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { readAlertConfig, readKeyPolicy, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
-import { failureClassification } from './lib/runtime/handler.ts';
+import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
@@ -24,20 +21,15 @@ const alertState = alertStateTable(new DynamoDBClient({}), alerts.alertStateTabl
 const RefusedCallEvent = EventBridgeSchema.extend({ detail: RefusedKmsCall });
 
 /** EventBridge (CloudTrail: a KMS call refused) → on-call, when the key is pending deletion. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(failureClassification())
-  .use(parser({ schema: RefusedCallEvent }))
-  .handler(async (event) => {
-    logger.appendKeys({ eventId: event.id });
-    const outcome = await alertOnKeyUse(event.detail, event.id, {
-      kms,
-      ledger,
-      alertState,
-      publisher,
-      config: { ...readNotificationConfig(), ...alerts, subjectTagKey: readKeyPolicy().subjectTagKey },
-      now: now(),
-    });
-    logger.info('refused key use handled', { ...outcome });
-    return outcome;
+export const handler = eventHandler(RefusedCallEvent, async (event) => {
+  const outcome = await alertOnKeyUse(event.detail, event.id, {
+    kms,
+    ledger,
+    alertState,
+    publisher,
+    config: { ...readNotificationConfig(), ...alerts, subjectTagKey: readKeyPolicy().subjectTagKey },
+    now: now(),
   });
+  logger.info('refused key use handled', { ...outcome });
+  return outcome;
+});

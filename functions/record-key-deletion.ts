@@ -1,10 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import middy from '@middy/core';
 import { z } from 'zod';
 import { recordKeyDeletion } from './lib/alerts/key-deletion-record.ts';
-import { failureClassification } from './lib/runtime/handler.ts';
+import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
@@ -14,13 +11,8 @@ const ledger = openLedger();
 const KeyDeletionEvent = EventBridgeSchema.extend({ resources: z.array(z.string().startsWith('arn:')).min(1) });
 
 /** EventBridge (aws.kms, KMS CMK Deletion) → the ledger of the erasure that scheduled it. */
-export const handler = middy()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(failureClassification())
-  .use(parser({ schema: KeyDeletionEvent }))
-  .handler(async (event) => {
-    logger.appendKeys({ eventId: event.id });
-    const recorded = await recordKeyDeletion(event.resources[0]!, event.time, event.id, ledger);
-    logger.info('key deletion recorded', { ...recorded });
-    return recorded;
-  });
+export const handler = eventHandler(KeyDeletionEvent, async (event) => {
+  const recorded = await recordKeyDeletion(event.resources[0]!, event.time, event.id, ledger);
+  logger.info('key deletion recorded', { ...recorded });
+  return recorded;
+});

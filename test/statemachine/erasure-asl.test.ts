@@ -7,6 +7,7 @@ import type { SignedCertificate } from '../../functions/lib/erasure/certificate.
 import { verifyCertificate } from '../../functions/lib/erasure/certificate-verification.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { erasureDefinition, runErasure } from '../support/erasure-run.ts';
+import { COMPLETED_ERASURE_EVENTS } from '../support/ledger-double.ts';
 import { KmsDouble, arnOf, throttled } from '../support/kms-double.ts';
 import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../support/settings.ts';
 
@@ -89,17 +90,7 @@ describe('an erasure run by the state machine', () => {
     expect(verifyCertificate(signed, kms.signingPublicKey)).toMatchObject({ valid: true });
     expect(run.statesEntered.filter((state) => state === 'WaitUntilNextCheck')).toHaveLength(1);
     expect(run.statesEntered.at(-1)).toBe('ErasureCompleted');
-    expect(run.ledger).toEqual([
-      'ClosureReceived',
-      'ErasureStarted',
-      'KeysResolved',
-      'KeyDisabled',
-      'KeyDeletionScheduled',
-      'NotificationPublished',
-      'DeletionVerified',
-      'CertificateIssued',
-      'NotificationPublished',
-    ]);
+    expect(run.ledger).toEqual(COMPLETED_ERASURE_EVENTS);
   });
 
   it('treats a key already pending deletion as scheduled and keeps its deletion date', async () => {

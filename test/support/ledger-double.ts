@@ -49,3 +49,16 @@ export function ledgerDouble(now: () => Date = () => new Date('2026-11-28T10:00:
   const table = ledgerTableDouble();
   return Object.assign(erasureLedger(table, now), { table });
 }
+
+/** The ledger events of an erasure that ran its course, in order (KMS's own deletion event aside, which races the check). */
+export const COMPLETED_ERASURE_EVENTS = [
+  'ClosureReceived',
+  'ErasureStarted',
+  'KeysResolved',
+  'KeyDisabled',
+  'KeyDeletionScheduled',
+  'NotificationPublished',
+  'DeletionVerified',
+  'CertificateIssued',
+  'NotificationPublished',
+];

@@ -23,6 +23,22 @@ export function erasureTask<Schema extends z.ZodType, Result>(
     .handler(task);
 }
 
+/**
+ * The shape of a function an EventBridge rule invokes: Powertools context on every log line (with
+ * the event's id), the event parsed against its schema, AWS failures renamed as for a task.
+ */
+export function eventHandler<Schema extends z.ZodType, Result>(schema: Schema, handle: (event: z.infer<Schema>) => Promise<Result>) {
+  return middy<z.infer<Schema>, Result>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(failureClassification())
+    .use(parser({ schema }))
+    .handler(async (event) => {
+      const id = (event as { id?: unknown }).id;
+      if (typeof id === 'string') logger.appendKeys({ eventId: id });
+      return handle(event);
+    });
+}
+
 interface TaskEnvelope {
   execution?: unknown;
   request?: { eventId?: unknown; subjectFingerprint?: unknown };
