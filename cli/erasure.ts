@@ -69,6 +69,12 @@ function subjectCommand(name: string, description: string): Command {
   );
 }
 
+function timeLeft(deletionDate: string): string {
+  const hours = (Date.parse(deletionDate) - Date.now()) / 3_600_000;
+  if (hours <= 0) return 'due: KMS may take up to 24 hours more';
+  return hours >= 48 ? `${Math.round(hours / 24)} days left` : `${Math.ceil(hours)} hours left`;
+}
+
 function targetOptions(options: TargetOptions): TargetOptions {
   return { endpoint: options.endpoint, stage: options.stage, region: options.region };
 }
@@ -77,21 +83,24 @@ function print(json: boolean, value: unknown, human: () => string[]): void {
   process.stdout.write(`${json ? JSON.stringify(value, null, 2) : human().join('\n')}\n`);
 }
 
-subjectCommand('status', "where a subject's erasure stands: its ledger, each erasure's execution, each key's state").action(async (subjectId, options) => {
-  const subject = subjectFingerprintOf(subjectId, options.fingerprint);
-  const status = await subjectStatus(await resolveTarget(targetOptions(options)), subject);
-  print(options.json, status, () => [
-    `subject ${status.subject}: ${status.state}${status.chain.intact ? '' : ' (LEDGER CHAIN BROKEN)'}`,
-    `ledger: ${status.entries.length} entries, chain ${status.chain.intact ? `intact, head #${status.chain.head?.sequence ?? 0}` : `BROKEN at entry ${status.chain.brokenAt}: ${status.chain.problem}`}`,
-    ...(status.hold ? [`legal hold by ${status.hold.by} since ${status.hold.placedAt}${status.hold.until ? ` until ${status.hold.until}` : ''}: ${status.hold.reason}`] : []),
-    ...status.erasures.flatMap((erasure) => [
-      `erasure ${erasure.executionName}: ${erasure.status} (execution ${erasure.executionStatus ?? 'unknown'}), started ${erasure.startedAt}${erasure.endedAt ? `, ended ${erasure.endedAt}` : ''}${erasure.certificateId ? `, certificate ${erasure.certificateId}` : ''}${erasure.endReason ? ` (${erasure.endReason})` : ''}`,
-      ...erasure.keyStates.map((key) => `  key ${key.keyArn}: ${key.keyState}${key.deletionDate ? `, deletion ${key.deletionDate}` : ''}`),
-    ]),
-    ...status.entries.map((entry) => `  #${entry.sequence} ${entry.recordedAt} ${entry.event.type}`),
-  ]);
-  if (!status.chain.intact) process.exitCode = EXIT.notVerified;
-});
+subjectCommand('status', "where a subject's erasure stands: its ledger, each erasure's execution, each key's state")
+  .option('--execution <arn>', 'name the subject by one of its erasures\' executions (ARN or name)')
+  .action(async (subjectId, options) => {
+    const subject = subjectFingerprintOf(subjectId, options.fingerprint, options.execution);
+    const status = await subjectStatus(await resolveTarget(targetOptions(options)), subject);
+    print(options.json, status, () => [
+      `subject ${status.subject}: ${status.state}${status.chain.intact ? '' : ' (LEDGER CHAIN BROKEN)'}`,
+      `ledger: ${status.entries.length} entries, chain ${status.chain.intact ? `intact, head #${status.chain.head?.sequence ?? 0}` : `BROKEN at entry ${status.chain.brokenAt}: ${status.chain.problem}`}`,
+      ...(status.hold ? [`legal hold by ${status.hold.by} since ${status.hold.placedAt}${status.hold.until ? ` until ${status.hold.until}` : ''}: ${status.hold.reason}`] : []),
+      ...status.erasures.flatMap((erasure) => [
+        `erasure ${erasure.executionName}: ${erasure.status} (execution ${erasure.executionStatus ?? 'unknown'}), started ${erasure.startedAt}${erasure.endedAt ? `, ended ${erasure.endedAt}` : ''}${erasure.certificateId ? `, certificate ${erasure.certificateId}` : ''}${erasure.endReason ? ` (${erasure.endReason})` : ''}`,
+        ...erasure.keyStates.map((key) => `  key ${key.keyArn}: ${key.keyState}${key.deletionDate ? `, deletion ${key.deletionDate} (${timeLeft(key.deletionDate)})` : ''}`),
+        `  notified: ${status.entries.filter((entry) => entry.erasure === erasure.erasure && entry.event.type === 'NotificationPublished').map((entry) => (entry.event as { kind: string }).kind).join(', ') || 'nothing yet'}`,
+      ]),
+      ...status.entries.map((entry) => `  #${entry.sequence} ${entry.recordedAt} ${entry.event.type}`),
+    ]);
+    if (!status.chain.intact) process.exitCode = EXIT.notVerified;
+  });
 
 subjectCommand('cancel', "cancel a subject's erasure inside the waiting period: its keys' deletion cancelled (left Disabled), the execution stopped")
   .requiredOption('--reason <text>', 'why: recorded in the ledger and in the cancelled notification')

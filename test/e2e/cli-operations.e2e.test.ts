@@ -76,7 +76,8 @@ describe('status, hold, cancel and release against `erasure local`', () => {
 
     const erasing = await run(['status', 'cli-ops', ...target]);
     expect(erasing.output).toContain(`subject ${fingerprintSubject('cli-ops')}: erasing`);
-    expect(erasing.output).toMatch(/key \S+: PendingDeletion, deletion \S+/);
+    expect(erasing.output).toMatch(/key \S+: PendingDeletion, deletion \S+ \(30 days left\)/);
+    expect(erasing.output).toContain('notified: scheduled');
     expect(erasing.code).toBe(0);
 
     const held = await run(['hold', '--fingerprint', fingerprintSubject('cli-ops'), '--reason', 'litigation 2026-17', '--by', 'legal@example.com', ...target]);
