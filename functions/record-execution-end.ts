@@ -4,7 +4,7 @@ import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { ExecutionStatusChange, recordExecutionEnd } from './lib/erasure/execution-end.ts';
-import { readNotificationConfig } from './lib/erasure/settings.ts';
+import { readAlertConfig, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
 import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
@@ -13,13 +13,14 @@ import { logger } from './lib/runtime/logger.ts';
 const kms = kmsKeys(new KMSClient({}));
 const publisher = notificationPublisher(new SNSClient({}));
 const ledger = openLedger();
+const { stage } = readAlertConfig();
 
 const StatusChangeEvent = EventBridgeSchema.extend({ detail: ExecutionStatusChange });
 
 /** EventBridge (aws.states, Execution Status Change: ABORTED, TIMED_OUT, FAILED) → the ledger and on-call. */
 export const handler = eventHandler(StatusChangeEvent, async (event) => {
   logger.appendKeys({ executionId: event.detail.executionArn });
-  const outcome = await recordExecutionEnd(event.detail, { kms, ledger, publisher, config: readNotificationConfig(), now: now() });
+  const outcome = await recordExecutionEnd(event.detail, { kms, ledger, publisher, config: readNotificationConfig(), stage, now: now() });
   logger.info('execution end recorded', { ...outcome });
   return outcome;
 });

@@ -4,7 +4,7 @@ import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { NotificationPublisher } from '../aws/notification-publisher.ts';
 import { NOTIFICATION_SCHEMA_VERSION } from '../erasure/notifications.ts';
 import type { NotificationConfig } from '../erasure/settings.ts';
-import { fingerprintSubject } from '../erasure/subject.ts';
+import { fingerprintSubject, stageOption } from '../erasure/subject.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { runningErasure } from '../ledger/subject-record.ts';
 
@@ -87,7 +87,7 @@ export async function alertOnKeyUse(call: RefusedKmsCall, eventId: string, conte
   const runbook = [
     `${caller.principal} called ${call.eventName} on ${keyArn}, which KMS will destroy on ${deletionDate ?? 'its deletion date'} (${timeLeft} left). KMS refused it: whatever it protects is already unreadable to that caller.`,
     subject
-      ? `If the use is legitimate (the data must be kept): npx erasure cancel --fingerprint ${subject} --reason "<why>" --stage ${stage} before ${deletionDate ?? 'the deletion date'}. Cancelling leaves the key Disabled; add --enable to re-enable it. For a legal matter, npx erasure hold instead.`
+      ? `If the use is legitimate (the data must be kept): npx erasure cancel --fingerprint ${subject} --reason "<why>"${stageOption(stage)} before ${deletionDate ?? 'the deletion date'}. Cancelling leaves the key Disabled; add --enable to re-enable it. For a legal matter, npx erasure hold instead.`
       : `The key carries no subject tag and no erasure in the ledger named it: find out who scheduled its deletion (CloudTrail ScheduleKeyDeletion) before ${deletionDate ?? 'the deletion date'}; aws kms cancel-key-deletion --key-id ${keyArn} stops it.`,
     `If it is not legitimate (an attacker, a service that should no longer hold this data): the deletion proceeds; ask ${escalationContact} to find and stop ${caller.principal}${caller.sourceIp ? ` (from ${caller.sourceIp})` : ''}.`,
     ...(fold.usesSinceLastAlert > 1 ? [`The last alert for this key stood for ${fold.usesSinceLastAlert} uses in its ${context.config.alertWindowMinutes}-minute window.`] : []),

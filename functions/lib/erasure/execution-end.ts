@@ -5,6 +5,7 @@ import { ErasureRequestSchema, type ErasureRequest } from './closure-event.ts';
 import { publishOnce, type ReportingContext } from './erasure-reporting.ts';
 import type { KeyStateReport } from './notifications.ts';
 import { CANCELLED_BY_OPERATOR } from './operator-decisions.ts';
+import { stageOption } from './subject.ts';
 
 /**
  * Step Functions' "Execution Status Change" event (source aws.states) for an erasure that ended
@@ -39,7 +40,7 @@ const EXECUTION_NAME = /^erasure-([0-9a-f]{32})(?:-\d+)?$/;
  */
 export async function recordExecutionEnd(
   change: ExecutionStatusChange,
-  context: Omit<ReportingContext, 'signer' | 'performedBy'> & { kms: Pick<KmsKeys, 'describeKey'>; ledger: Ledger },
+  context: Omit<ReportingContext, 'signer' | 'performedBy'> & { kms: Pick<KmsKeys, 'describeKey'>; ledger: Ledger; stage: string },
 ): Promise<ExecutionEndOutcome> {
   const subject = EXECUTION_NAME.exec(change.name)?.[1];
   if (!subject) throw new RangeError(`execution ${change.executionArn} is not an erasure (its name does not carry a subject fingerprint)`);
@@ -75,22 +76,23 @@ export async function recordExecutionEnd(
       error: change.error ?? null,
       cause: change.cause ?? null,
       keys,
-      runbook: runbook(change.status, subject, keys),
+      runbook: runbook(change.status, subject, keys, context.stage),
     },
     context,
   );
   return { subject, status: change.status, alerted: true, messageIds };
 }
 
-function runbook(status: ExecutionStatusChange['status'], subject: string, keys: KeyStateReport[]): string[] {
+function runbook(status: ExecutionStatusChange['status'], subject: string, keys: KeyStateReport[], stage: string): string[] {
+  const onStage = stageOption(stage);
   const pending = keys.filter((key) => key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion');
   const steps: string[] = [];
   if (pending.length > 0) {
     const dates = pending.map((key) => key.deletionDate).filter((date): date is string => date !== null).sort();
     steps.push(
       `${pending.length} key(s) are still pending deletion${dates.length ? ` (first on ${dates[0]})` : ''}: KMS will destroy them on that date whatever happened to the execution, and no certificate will be issued.`,
-      `To stop the deletion (a mistaken closure, a legal hold), before that date: npx erasure cancel --fingerprint ${subject} --reason "<why>" --stage <stage> (or npx erasure hold ... for a legal hold).`,
-      `To finish the erasure with a certificate: npx erasure release --fingerprint ${subject} --reason "<why>" --stage <stage>, then replay the subject's closure event.`,
+      `To stop the deletion (a mistaken closure, a legal hold), before that date: npx erasure cancel --fingerprint ${subject} --reason "<why>"${onStage} (or npx erasure hold ... for a legal hold).`,
+      `To finish the erasure with a certificate: npx erasure release --fingerprint ${subject} --reason "<why>"${onStage}, then replay the subject's closure event.`,
     );
   } else if (keys.some((key) => key.keyState !== 'Deleted')) {
     steps.push('No key is pending deletion: nothing is irreversible yet. Find out why the execution ended before replaying the closure.');
@@ -99,7 +101,7 @@ function runbook(status: ExecutionStatusChange['status'], subject: string, keys:
   } else {
     steps.push('Every key is already deleted: the data is erased, but no certificate was issued. Release the subject and replay the closure to have the deletion verified and certified.');
   }
-  steps.push(`Where it stands: npx erasure status --fingerprint ${subject} --stage <stage>. The ledger holds this end (${status}) as evidence.`);
+  steps.push(`Where it stands: npx erasure status --fingerprint ${subject}${onStage}. The ledger holds this end (${status}) as evidence.`);
   return steps;
 }
 

@@ -28,3 +28,11 @@ export function subjectAlias(aliasPrefix: string, subjectId: string): string {
 export function executionName(fingerprint: SubjectFingerprint, attempt: number): string {
   return attempt === 1 ? `erasure-${fingerprint}` : `erasure-${fingerprint}-${attempt}`;
 }
+
+/**
+ * How a runbook names the stage to the `erasure` command: `--stage <name>` for a deployed stage;
+ * nothing for the embedded AWS's `local` stage, which the command reaches by default.
+ */
+export function stageOption(stage: string): string {
+  return stage === 'local' ? '' : ` --stage ${stage}`;
+}
