@@ -7,7 +7,7 @@ import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { readAlertConfig, readKeyPolicy, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
-import { failureClassification } from './lib/runtime/handler.ts';
+import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
@@ -18,6 +18,7 @@ const ledger = openLedger();
 /** A schedule (daily by default) → the audit of keys pending deletion and subject aliases. */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(freshLedger())
   .use(failureClassification())
   .handler(async () => {
     const { subjectTagKey, aliasPrefix } = readKeyPolicy();

@@ -15,7 +15,7 @@ import { admitClosure } from './lib/erasure/closure-admission.ts';
 import { ClosureEventInvalid } from './lib/erasure/errors.ts';
 import { readAlertConfig, readIntakeConfig, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
-import { failureClassification } from './lib/runtime/handler.ts';
+import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
@@ -34,6 +34,7 @@ const alertState = alertStateTable(new DynamoDBClient({}), readAlertConfig().ale
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(freshLedger())
   .use(failureClassification())
   .use(parser({ schema: ClosureEvent, safeParse: true }))
   .handler(async (parsed) => {

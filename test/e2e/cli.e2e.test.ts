@@ -143,7 +143,7 @@ describe('erasure verify-certificate, offline', () => {
     ['a missing file', ['verify-certificate', '/nonexistent/certificate.json', '--public-key', 'key.pem'], 'cannot read /nonexistent/certificate.json: no such file'],
     ['a file that is not JSON', ['verify-certificate', 'not-json.json', '--public-key', 'key.pem'], 'not-json.json is not JSON'],
     ['a missing public key', ['verify-certificate', 'certificate.json'], "required option '--public-key <pem>' not specified"],
-    ['a subject named twice', ['cancel', 'user-1', '--fingerprint', 'a'.repeat(32), '--reason', 'x'], 'name the subject by its id or by --fingerprint'],
+    ['a subject named twice', ['cancel', 'user-1', '--fingerprint', 'a'.repeat(32), '--reason', 'x'], 'name the subject by its id, by --fingerprint'],
   ])('answers %s with one line and exit 2, never a stack trace', async (_, args, message) => {
     const { code, output } = await run(args.map((arg) => (arg.endsWith('.json') && !arg.startsWith('/') ? file(arg) : arg.endsWith('.pem') ? file(arg) : arg)));
     expect(output).toContain(message);

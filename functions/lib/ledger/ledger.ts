@@ -1,8 +1,8 @@
 import type { LedgerTable } from '../aws/ledger-table.ts';
 import { LedgerChainBroken, LedgerContention } from '../erasure/errors.ts';
-import { chainEntry } from './hash-chain.ts';
+import { chainEntry, checkChain } from './hash-chain.ts';
 import { idempotencyKeyOf, type LedgerEntry, type LedgerEvent } from './ledger-events.ts';
-import { foldSubject, type SubjectRecord } from './subject-record.ts';
+import { foldErasures, foldSubject, type SubjectRecord } from './subject-record.ts';
 
 export interface Ledger {
   /** The subject's whole record; its chain is checked, not trusted. */
@@ -19,6 +19,19 @@ export interface Ledger {
 // Writers to one subject race only when deliveries of one closure overlap, or an operator acts
 // while a step of the erasure runs: a handful of rounds settles any real contention.
 const MAX_ROUNDS = 25;
+// Chains this instance has read or written in the current invocation, by subject (a few hundred
+// subjects cover every step of one).
+const REMEMBERED_SUBJECTS = 500;
+
+const rememberedChains = new Set<Map<string, LedgerEntry[]>>();
+
+/**
+ * Forgets every chain remembered in this process: each invocation starts from what the table
+ * holds, and only the steps of one invocation append from a chain it read itself.
+ */
+export function forgetRememberedChains(): void {
+  for (const remembered of rememberedChains) remembered.clear();
+}
 
 export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
   // The key index is written after the entry, and again whenever the entry is found already
@@ -29,33 +42,52 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
     }
     return entry;
   };
+  // A remembered chain is a prefix of the true one (the chain only grows), so it is safe to append
+  // from: if others have written since, the sequence number is taken, the append fails, and the
+  // chain is read again. It spares a read before each write; reads for decisions are always fresh.
+  const remembered = new Map<string, LedgerEntry[]>();
+  rememberedChains.add(remembered);
+  const remember = (subject: string, entries: LedgerEntry[]) => {
+    remembered.delete(subject);
+    remembered.set(subject, entries);
+    if (remembered.size > REMEMBERED_SUBJECTS) remembered.delete(remembered.keys().next().value!);
+  };
   return {
     async read(subject) {
-      return foldSubject(subject, await table.entries(subject));
+      const record = foldSubject(subject, await table.entries(subject));
+      if (record.chain.intact) remember(subject, record.entries);
+      return record;
     },
 
     async record(subject, erasure, event, options = {}) {
       const idempotencyKey = idempotencyKeyOf(event, erasure, options.requestId);
+      let entries = remembered.get(subject);
       for (let round = 1; round <= MAX_ROUNDS; round++) {
-        const entries = await table.entries(subject);
+        if (!entries) {
+          entries = await table.entries(subject);
+          const chain = checkChain(entries);
+          if (!chain.intact) {
+            // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
+            throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${chain.brokenAt}: ${chain.problem}`);
+          }
+        }
         const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
         if (existing) return indexed(existing);
 
-        const record = foldSubject(subject, entries);
-        if (!record.chain.intact) {
-          // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
-          throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${record.chain.brokenAt}: ${record.chain.problem}`);
-        }
         const entry = chainEntry(entries.at(-1), { subject, idempotencyKey, erasure, recordedAt: now().toISOString(), event });
         if (await table.append(entry)) {
+          const chain = [...entries, entry];
+          remember(subject, chain);
           if (erasure) {
-            const summary = foldSubject(subject, [...entries, entry]).erasures.find((candidate) => candidate.erasure === erasure);
+            const summary = foldErasures(subject, chain).find((candidate) => candidate.erasure === erasure);
             if (summary) await table.putErasureSummary(subject, summary, entry.sequence);
           }
           return indexed(entry);
         }
         // Another writer took this place in the chain: read the chain again and retry, after a
         // short random pause so the same writers do not collide again in lockstep.
+        entries = undefined;
+        remembered.delete(subject);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
       }
       throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);

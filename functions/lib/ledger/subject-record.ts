@@ -45,7 +45,16 @@ export interface SubjectRecord {
   failedAttempts: number;
 }
 
+/** The erasures of a subject's entries, without checking the chain (the caller has). */
+export function foldErasures(subject: string, entries: LedgerEntry[]): ErasureRecord[] {
+  return fold(subject, entries).erasures;
+}
+
 export function foldSubject(subject: string, entries: LedgerEntry[]): SubjectRecord {
+  return { ...fold(subject, entries), chain: checkChain(entries) };
+}
+
+function fold(subject: string, entries: LedgerEntry[]): Omit<SubjectRecord, 'chain'> {
   const erasures = new Map<string, ErasureRecord>();
   let hold: LegalHold | null = null;
   let awaitingRelease: ErasureRecord | null = null;
@@ -138,7 +147,6 @@ export function foldSubject(subject: string, entries: LedgerEntry[]): SubjectRec
   return {
     subject,
     entries,
-    chain: checkChain(entries),
     erasures: all,
     erased: all.findLast((erasure) => erasure.status === 'completed') ?? null,
     hold,

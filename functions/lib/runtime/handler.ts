@@ -4,6 +4,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { classifyFailure } from '../aws/failures.ts';
+import { forgetRememberedChains } from '../ledger/ledger.ts';
 import { logger } from './logger.ts';
 
 /**
@@ -17,6 +18,7 @@ export function erasureTask<Schema extends z.ZodType, Result>(
 ) {
   return middy<z.infer<Schema>, Result>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(freshLedger())
     .use(correlationKeys())
     .use(failureClassification())
     .use(parser({ schema }))
@@ -30,6 +32,7 @@ export function erasureTask<Schema extends z.ZodType, Result>(
 export function eventHandler<Schema extends z.ZodType, Result>(schema: Schema, handle: (event: z.infer<Schema>) => Promise<Result>) {
   return middy<z.infer<Schema>, Result>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(freshLedger())
     .use(failureClassification())
     .use(parser({ schema }))
     .handler(async (event) => {
@@ -56,6 +59,11 @@ export function correlationKeys(): MiddlewareObj {
       });
     },
   };
+}
+
+/** Each invocation starts from the ledger table as it is, not from chains an earlier one read. */
+export function freshLedger(): MiddlewareObj {
+  return { before: () => forgetRememberedChains() };
 }
 
 export function failureClassification(): MiddlewareObj {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkChain } from '../../../functions/lib/ledger/hash-chain.ts';
 import type { LedgerEvent } from '../../../functions/lib/ledger/ledger-events.ts';
+import { erasureLedger } from '../../../functions/lib/ledger/ledger.ts';
 import { ledgerDouble } from '../../support/ledger-double.ts';
 
 const subject = 'b'.repeat(32);
@@ -33,14 +34,35 @@ describe('the erasure ledger', () => {
     expect(new Set(rows.map((entry) => entry.idempotencyKey)).size).toBe(20);
   });
 
-  it('refuses to append to a chain whose past was edited', async () => {
+  it('refuses to append to a chain whose past was edited, once it reads it', async () => {
     const ledger = ledgerDouble();
     await ledger.record(subject, erasure, disabled(1));
     await ledger.record(subject, erasure, disabled(2));
     const stored = ledger.table.rows.get(subject)![0]!;
     (stored.event as { outcome: string }).outcome = 'already-pending-deletion';
-    await expect(ledger.record(subject, erasure, disabled(3))).rejects.toMatchObject({ name: 'LedgerChainBroken', message: expect.stringContaining('entry 1 was altered') });
-    expect(ledger.table.rows.get(subject)).toHaveLength(2);
+    // Another instance (another Lambda) reads the chain before it writes.
+    const another = erasureLedger(ledger.table, () => new Date());
+    await expect(another.record(subject, erasure, disabled(3))).rejects.toMatchObject({ name: 'LedgerChainBroken', message: expect.stringContaining('entry 1 was altered') });
+    await expect(another.read(subject)).resolves.toMatchObject({ chain: { intact: false, brokenAt: 1 } });
+  });
+
+  it('keeps an edit visible even after a writer that remembered the chain appends to it', async () => {
+    const ledger = ledgerDouble();
+    await ledger.record(subject, erasure, disabled(1));
+    (ledger.table.rows.get(subject)![0]!.event as { outcome: string }).outcome = 'edited';
+    await ledger.record(subject, erasure, disabled(2));
+    expect((await ledger.read(subject)).chain).toMatchObject({ intact: false, brokenAt: 1 });
+  });
+
+  it('appends from a remembered chain, and reads again when another writer got there first', async () => {
+    const first = ledgerDouble();
+    const second = erasureLedger(first.table, () => new Date());
+    await first.record(subject, erasure, disabled(1));
+    await second.record(subject, erasure, disabled(2));
+    // `first` remembers a chain of one entry: its append at 2 fails, it reads, it appends at 3.
+    await first.record(subject, erasure, disabled(3));
+    expect((first.table.rows.get(subject) ?? []).map((entry) => entry.sequence)).toEqual([1, 2, 3]);
+    expect((await first.read(subject)).chain).toMatchObject({ intact: true, length: 3 });
   });
 
   it('keeps a summary item per erasure, projected from its events', async () => {
