@@ -19,6 +19,14 @@ import { DEFAULT_LOCAL_ENDPOINT, resolveTarget, type TargetOptions } from './tar
  * hold, release), and the certificate tools an auditor uses. `npx erasure help` lists them
  * (`npx erasure --help` shows npm's own help: npm takes `--help` for itself).
  */
+// Output piped into `head` and the like may be closed early: that ends the command, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const program = new Command('erasure')
   .description('Cryptographic erasure on AWS: operate and demonstrate the pipeline.')
   .addHelpText(

@@ -151,6 +151,14 @@ describe('erasure verify-certificate, offline', () => {
     expect(code).toBe(2);
   });
 
+  it('ends quietly when its output is closed early, as by `| head`', async () => {
+    const command = erasure(['diagram']);
+    running = command.child;
+    command.child.stdout.destroy();
+    expect(await command.exit).toBe(0);
+    expect(command.output()).not.toContain('EPIPE');
+  });
+
   it('lists every command with `erasure help`', async () => {
     const { code, output } = await run(['help']);
     for (const command of ['local', 'demo', 'status', 'cancel', 'hold', 'release', 'certificate', 'public-key', 'verify-certificate']) expect(output).toContain(`  ${command} `);
