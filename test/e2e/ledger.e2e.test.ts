@@ -180,6 +180,8 @@ describe('the erasure ledger, end to end', () => {
     const alerts = notificationsOf(aws, 'OnCallAlertsTopic', fingerprint('ledger-stopped'));
     expect(alerts).toEqual([expect.objectContaining({ kind: 'stopped', subject: expect.stringMatching(/^ERASURE ABORTED/) })]);
     expect(alerts[0]?.body).toMatchObject({ status: 'ABORTED', error: 'Manual', keys: [{ keyArn: key.arn, keyState: 'PendingDeletion' }] });
+    // The closure behind it, as the ledger recorded it: the execution's input (which holds the subject id) is never read.
+    expect(alerts[0]?.body).toMatchObject({ closureSource: 'com.example.accounts', closedAt: sampleClosure('ledger-stopped').detail.closedAt });
     expect(alerts[0]?.body.runbook.join('\n')).toContain(`npx erasure cancel --fingerprint ${fingerprint('ledger-stopped')}`);
     expect(schemaErrors(alerts[0]?.body)).toEqual([]);
     expect((await target.ledger.read(fingerprint('ledger-stopped'))).awaitingRelease).toMatchObject({ status: 'stopped' });

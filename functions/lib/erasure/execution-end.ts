@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { ErasureRequestSchema, type ErasureRequest } from './closure-event.ts';
+import { closureOf } from '../ledger/subject-record.ts';
 import { publishOnce, type ReportingContext } from './erasure-reporting.ts';
 import type { KeyStateReport } from './notifications.ts';
 import { CANCELLED_BY_OPERATOR } from './operator-decisions.ts';
@@ -17,7 +17,6 @@ export const ExecutionStatusChange = z.object({
   name: z.string(),
   status: z.enum(['ABORTED', 'TIMED_OUT', 'FAILED']),
   stopDate: z.number().nullable().optional(),
-  input: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   cause: z.string().nullable().optional(),
 });
@@ -71,7 +70,7 @@ export async function recordExecutionEnd(
     {
       kind: 'stopped',
       execution: change.executionArn,
-      request: requestOf(change, subject),
+      request: closureOf(before, erasure?.closureEventId ?? 'unknown'),
       status: change.status,
       error: change.error ?? null,
       cause: change.cause ?? null,
@@ -103,14 +102,4 @@ function runbook(status: ExecutionStatusChange['status'], subject: string, keys:
   }
   steps.push(`Where it stands: npx erasure status --fingerprint ${subject}${onStage}. The ledger holds this end (${status}) as evidence.`);
   return steps;
-}
-
-function requestOf(change: ExecutionStatusChange, subject: string): ErasureRequest {
-  try {
-    const parsed = ErasureRequestSchema.safeParse((JSON.parse(change.input ?? '{}') as { request?: unknown }).request);
-    if (parsed.success && parsed.data.subjectFingerprint === subject) return parsed.data;
-  } catch {
-    // Input not JSON: report with what the execution's name tells.
-  }
-  return { subjectId: '', subjectFingerprint: subject, eventId: 'unknown', source: 'unknown', closedAt: '', reason: null, keyIds: [] };
 }

@@ -27,10 +27,13 @@ const SEVERITY: Record<ErasureNotificationKind, Severity> = {
   stopped: 'critical',
 };
 
+/** What a notification tells of the closure behind it: never the subject id, which it must not carry. */
+export type ClosureFacts = Pick<ErasureRequest, 'subjectFingerprint' | 'eventId' | 'source' | 'closedAt'>;
+
 export interface ErasureRequestFacts {
   /** The Step Functions execution ARN: the erasure's identity; null when no erasure started. */
   execution: string | null;
-  request: ErasureRequest;
+  request: ClosureFacts;
 }
 
 export interface Failure {

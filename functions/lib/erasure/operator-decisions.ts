@@ -1,6 +1,6 @@
 import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import type { ErasureRecord, SubjectRecord } from '../ledger/subject-record.ts';
+import { closureOf, type SubjectRecord } from '../ledger/subject-record.ts';
 import { publishOnce, type ReportingContext } from './erasure-reporting.ts';
 import { ErasureIrreversible, LedgerChainBroken, NothingToCancel, NothingToRelease } from './errors.ts';
 
@@ -93,7 +93,7 @@ export async function cancelErasure(subject: string, decision: Decision & { enab
     {
       kind: 'cancelled',
       execution: erasure.erasure,
-      request: requestOf(record, erasure),
+      request: closureOf(record, erasure.closureEventId),
       keys: keys.map((key) => ({ keyArn: key.keyArn, fate: key.keyState === 'Deleted' ? 'Deleted' : 'DeletionCancelled', keyState: key.keyState === 'Deleted' ? null : key.keyState, deletionDate: null })),
       cancelledBy: decision.by,
       reason: decision.reason,
@@ -151,19 +151,4 @@ async function readIntact(ledger: Ledger, subject: string): Promise<SubjectRecor
     throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${record.chain.brokenAt}: ${record.chain.problem}`);
   }
   return record;
-}
-
-/** The closure behind an erasure, as the ledger knows it (never the subject id: the ledger has none). */
-function requestOf(record: SubjectRecord, erasure: ErasureRecord) {
-  const closure = record.entries.find((entry) => entry.event.type === 'ClosureReceived' && entry.event.eventId === erasure.closureEventId)?.event;
-  const known = closure?.type === 'ClosureReceived' ? closure : undefined;
-  return {
-    subjectId: '',
-    subjectFingerprint: record.subject,
-    eventId: erasure.closureEventId,
-    source: known?.source ?? 'unknown',
-    closedAt: known?.closedAt ?? '',
-    reason: null,
-    keyIds: [],
-  };
 }

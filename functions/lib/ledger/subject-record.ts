@@ -164,3 +164,13 @@ export function holdBinds(hold: LegalHold | null, now: Date): hold is LegalHold 
 export function runningErasure(record: SubjectRecord): ErasureRecord | undefined {
   return record.erasures.findLast((erasure) => erasure.status === 'running');
 }
+
+/**
+ * The closure behind an erasure, as the ledger knows it (the ledger never holds the subject id): what
+ * a notification about the erasure names. A closure the ledger never received reads as unknown.
+ */
+export function closureOf(record: SubjectRecord, eventId: string): { subjectFingerprint: string; eventId: string; source: string; closedAt: string } {
+  const received = record.entries.find((entry) => entry.event.type === 'ClosureReceived' && entry.event.eventId === eventId)?.event;
+  const closure = received?.type === 'ClosureReceived' ? received : undefined;
+  return { subjectFingerprint: record.subject, eventId, source: closure?.source ?? 'unknown', closedAt: closure?.closedAt ?? '' };
+}
