@@ -54,9 +54,8 @@ program
 program
   .command('demo')
   .description('the main job: a narrated end-to-end erasure on the embedded AWS')
-  .option('--time-scale <N>', 'virtual clock speed; the default runs a 30-day waiting period in about 5 seconds', positive, 500_000)
-  .action(async (options) => {
-    process.exitCode = await runMainJob(options);
+  .action(async () => {
+    process.exitCode = await runMainJob();
   });
 
 /** The options every command that acts on a pipeline takes. */

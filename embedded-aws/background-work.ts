@@ -1,3 +1,5 @@
+import type { Activity } from './activity.ts';
+
 /**
  * Work a service goes on with after answering its caller: EventBridge delivering to targets, SNS
  * to subscribers, Lambda running an asynchronous invocation. Tests and the main job wait for it
@@ -6,13 +8,19 @@
 export class BackgroundWork {
   private readonly pending = new Set<Promise<void>>();
   private readonly report: (error: unknown) => void;
+  private readonly activity: Activity | undefined;
 
-  constructor(report: (error: unknown) => void) {
+  /** `activity` counts each piece of work as a unit, so a discrete clock waits for it. */
+  constructor(report: (error: unknown) => void, activity?: Activity) {
     this.report = report;
+    this.activity = activity;
   }
 
-  track(work: Promise<void>): void {
-    const settled: Promise<void> = work.catch(this.report).finally(() => this.pending.delete(settled));
+  track(label: string, work: () => Promise<void>): void {
+    // Work that goes on by itself: not the caller's, which may answer and end meanwhile.
+    const activity = this.activity;
+    const started = activity ? activity.detached(() => activity.run(label, work)) : work();
+    const settled: Promise<void> = started.catch(this.report).finally(() => this.pending.delete(settled));
     this.pending.add(settled);
   }
 

@@ -1,8 +1,15 @@
+import type { Activity } from './activity.ts';
+
 /**
  * The one clock of the embedded AWS. KMS waiting periods, Step Functions Wait states and retries and
  * the handlers' own notion of "now" all read it, so a 7 to 30 day erasure can run in seconds while
- * every waiting-period rule still holds: virtual time runs `timeScale` times faster than real time,
- * and tests may also jump it forward with `advance`.
+ * every waiting-period rule still holds. It runs in one of two ways:
+ * - discrete (the way SimPy and Temporal's time-skipping test server run): virtual time stands still
+ *   while work runs and moves only when told to (`advance`, `advanceTo`), which the embedded AWS
+ *   does when every unit of work waits on the clock. Handler and API work take no virtual time, so
+ *   quotas, backoffs and timelines come out the same on any machine, however loaded;
+ * - scaled: virtual time runs `timeScale` times faster than real time, for a person who drives the
+ *   embedded AWS by hand (`erasure local`) and expects time to pass on its own.
  */
 export interface Clock {
   now(): Date;
@@ -10,6 +17,8 @@ export interface Clock {
   sleepUntil(instant: Date, signal?: AbortSignal): Promise<void>;
   /** Sleeps `virtualMs` milliseconds of virtual time. */
   sleep(virtualMs: number, signal?: AbortSignal): Promise<void>;
+  /** Who is at work, for a discrete clock that moves only when nothing is; absent in unit tests. */
+  readonly activity?: Activity;
 }
 
 interface Sleeper {
@@ -19,19 +28,27 @@ interface Sleeper {
 }
 
 export class VirtualClock implements Clock {
+  /** How many times faster than real time the clock runs; 0 for a discrete clock. */
   readonly timeScale: number;
   private virtualEpoch: number;
   private realEpoch: number;
   private readonly sleepers = new Set<Sleeper>();
+  readonly activity: Activity | undefined;
 
-  constructor(options: { timeScale?: number; start?: Date } = {}) {
-    const timeScale = options.timeScale ?? 1;
-    if (!Number.isFinite(timeScale) || timeScale <= 0) {
+  /** Without `timeScale`, a discrete clock; `activity` is told which unit of work sleeps. */
+  constructor(options: { timeScale?: number; start?: Date; activity?: Activity } = {}) {
+    const timeScale = options.timeScale ?? 0;
+    if (!Number.isFinite(timeScale) || timeScale < 0) {
       throw new RangeError(`time scale must be a positive number, got ${timeScale}`);
     }
     this.timeScale = timeScale;
+    this.activity = options.activity;
     this.virtualEpoch = (options.start ?? new Date()).getTime();
     this.realEpoch = performance.now();
+  }
+
+  get discrete(): boolean {
+    return this.timeScale === 0;
   }
 
   now(): Date {
@@ -39,6 +56,7 @@ export class VirtualClock implements Clock {
   }
 
   nowMs(): number {
+    if (this.discrete) return this.virtualEpoch;
     return Math.floor(this.virtualEpoch + (performance.now() - this.realEpoch) * this.timeScale);
   }
 
@@ -67,7 +85,7 @@ export class VirtualClock implements Clock {
 
   sleepUntil(instant: Date, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
+    const wake = new Promise<void>((resolve) => {
       const sleeper: Sleeper = {
         until: instant.getTime(),
         timer: undefined,
@@ -82,15 +100,18 @@ export class VirtualClock implements Clock {
       this.sleepers.add(sleeper);
       this.arm(sleeper);
     });
+    return this.activity ? this.activity.waitFor(wake) : wake;
   }
 
   private arm(sleeper: Sleeper): void {
     clearTimeout(sleeper.timer);
-    const realDelay = (sleeper.until - this.nowMs()) / this.timeScale;
-    if (realDelay <= 0) {
+    if (sleeper.until <= this.nowMs()) {
       sleeper.resolve();
       return;
     }
+    // A discrete clock's sleepers wake only when the clock is moved.
+    if (this.discrete) return;
+    const realDelay = (sleeper.until - this.nowMs()) / this.timeScale;
     // Node caps timers at 2^31-1 ms; re-arm until the instant really comes.
     sleeper.timer = setTimeout(() => this.arm(sleeper), Math.min(Math.ceil(realDelay), 2 ** 31 - 1));
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
+import { Activity } from './activity.ts';
 import { VirtualClock } from './clock.ts';
 import { EmbeddedCloudWatch, SqsMetrics, StepFunctionsMetrics } from './cloudwatch/index.ts';
 import { clockSnapshot, DataDirectory, resumedStart, type ClockSnapshot } from './data-directory.ts';
@@ -12,6 +13,7 @@ import { EmbeddedKms, type KmsSnapshot } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
 import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
+import { metered, type RequestMeter } from './request-meter.ts';
 import { EmbeddedAwsServer } from './server.ts';
 import { EmbeddedSns } from './sns/embedded-sns.ts';
 import { EmbeddedSqs, type QueueMessageView } from './sqs/index.ts';
@@ -21,7 +23,11 @@ export interface EmbeddedAwsOptions {
   /** The project whose serverless.yml is deployed locally; defaults to the working directory. */
   projectRoot?: string;
   port?: number;
-  /** How many times faster than real time the virtual clock runs. */
+  /**
+   * How many times faster than real time the virtual clock runs, for a person driving the embedded
+   * AWS by hand. Without it the clock is discrete: time stands still while anything works and jumps
+   * (in `runToCompletion`, `runUntil`) to the next instant something waits for.
+   */
   timeScale?: number;
   start?: Date;
   stage?: string;
@@ -34,10 +40,21 @@ export interface EmbeddedAwsOptions {
   /** How late KMS really deletes a key after its DeletionDate (up to 24 hours on AWS). */
   deletionLagMs?: number;
   faults?: FaultInjector;
+  /**
+   * Latencies to model in virtual time: handler and API work itself takes none on the discrete
+   * clock, so without these every step of an erasure happens at the instant it is asked for. The
+   * main job declares AWS-like ones so its timeline reads as it would on AWS.
+   */
+  latency?: { invocationMs?: number; eventDeliveryMs?: number };
   /** Where the services report what an operator would see in CloudWatch (failed deliveries...). */
   log?: (line: string) => void;
   /** Where SNS `console` subscriptions print. */
   console?: (line: string) => void;
+  /**
+   * Told of every request a service answers, over loopback or in-process (a function invoked by
+   * EventBridge or Step Functions, an alarm's publish): what `npm run bench` counts and prices.
+   */
+  meter?: RequestMeter;
   /** Set in the functions' environment over serverless.yml's (say, POWERTOOLS_LOG_LEVEL). */
   environment?: Record<string, string>;
   /**
@@ -69,6 +86,7 @@ export class EmbeddedAws {
   readonly queues: EmbeddedSqs;
   readonly alarms: EmbeddedCloudWatch;
   readonly dynamodb: EmbeddedDynamoDb;
+  private readonly activity: Activity;
   private readonly server: EmbeddedAwsServer;
   private readonly dataDirectory: DataDirectory | undefined;
   private readonly restoreTime: () => void;
@@ -86,6 +104,7 @@ export class EmbeddedAws {
     queues: EmbeddedSqs;
     alarms: EmbeddedCloudWatch;
     dynamodb: EmbeddedDynamoDb;
+    activity: Activity;
     server: EmbeddedAwsServer;
     dataDirectory: DataDirectory | undefined;
     restoreTime: () => void;
@@ -102,6 +121,7 @@ export class EmbeddedAws {
     this.queues = parts.queues;
     this.alarms = parts.alarms;
     this.dynamodb = parts.dynamodb;
+    this.activity = parts.activity;
     this.server = parts.server;
     this.dataDirectory = parts.dataDirectory;
     this.restoreTime = parts.restoreTime;
@@ -149,37 +169,52 @@ export class EmbeddedAws {
   }
 
   /**
-   * Runs every execution to its end on the virtual clock: whenever no function, delivery or
-   * notification is at work, time jumps to the next instant anything waits for (a Wait state, a
-   * retry, a key's deletion). A 30-day erasure then takes the real time its handlers need. Gives up
-   * once `maxVirtualMs` of virtual time has passed with executions still running.
+   * Runs every execution to its end on the virtual clock: whenever no request, invocation, delivery
+   * or notification is at work, time jumps to the next instant anything waits for (a Wait state, a
+   * retry, a paced call, a key's deletion). A 30-day erasure then takes the real time its handlers
+   * need. Gives up once `maxVirtualMs` of virtual time has passed with executions still running.
    */
   async runToCompletion(options: { maxVirtualMs?: number; beforeEachJump?: () => void } = {}): Promise<void> {
-    const deadline = this.clock.nowMs() + (options.maxVirtualMs ?? 400 * 86_400_000);
+    const limitMs = options.maxVirtualMs ?? 400 * 86_400_000;
+    const deadline = this.clock.nowMs() + limitMs;
     for (;;) {
       await this.quiet();
       if (!this.stepFunctions.busy) return;
       const next = this.clock.nextWake();
-      if (next === undefined) continue;
-      if (next.getTime() > deadline) throw new Error(`executions still running after ${Math.round((options.maxVirtualMs ?? 400 * 86_400_000) / 86_400_000)} virtual days`);
+      if (next === undefined) {
+        if (!this.clock.discrete) continue;
+        throw new Error('executions are running, but nothing they wait for will ever come (no timer, no work)');
+      }
+      if (next.getTime() > deadline) throw new Error(`executions still running after ${Math.round(limitMs / 86_400_000)} virtual days`);
       options.beforeEachJump?.();
       this.clock.advanceTo(next);
     }
   }
 
+  /** Runs the embedded AWS until virtual time reaches `instant`, moving time as runToCompletion does. */
+  async runUntil(instant: Date): Promise<void> {
+    for (;;) {
+      await this.quiet();
+      const next = this.clock.nextWake();
+      if (next === undefined || next.getTime() > instant.getTime()) break;
+      this.clock.advanceTo(next);
+    }
+    this.clock.advanceTo(instant);
+    await this.quiet();
+  }
+
   /**
-   * Resolves once no function, delivery or notification is at work for a few turns of the event
-   * loop, so an execution between two states is not taken for one that waits. Executions may still
-   * be running (waiting on the clock).
+   * Resolves once no unit of work (a request being served, an invocation, a delivery, a
+   * notification) has been at work for a few turns of the event loop, so an execution between two
+   * states is not taken for one that waits. Executions may still be running (waiting on the clock).
    */
   async quiet(): Promise<void> {
-    const working = [this.events, this.lambda, this.sns];
     let quietTurns = 0;
     while (quietTurns < 3) {
       // A turn of the event loop lets every settled promise run: a state that follows another
       // starts its task within it.
       await new Promise((resolve) => setImmediate(resolve));
-      quietTurns = working.some((service) => service.busy) ? 0 : quietTurns + 1;
+      quietTurns = this.activity.busy ? 0 : quietTurns + 1;
     }
   }
 
@@ -224,17 +259,32 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const config = await printServerlessConfig(projectRoot, options.stage ?? 'local', region, options.params);
   const deployment = planDeployment(config, accountId);
   // Started once the configuration is read, so the seconds osls takes do not become weeks.
-  const clock = new VirtualClock({ timeScale: options.timeScale ?? 1, start: resumedStart(dataDirectory?.read<ClockSnapshot>('clock'), options.start) });
+  const activity = new Activity();
+  const clock = new VirtualClock({ timeScale: options.timeScale, activity, start: resumedStart(dataDirectory?.read<ClockSnapshot>('clock'), options.start) });
   dataDirectory?.keep('clock', clockSnapshot(clock));
 
   let listening: string | undefined;
   const queues = new EmbeddedSqs({ clock, faults: options.faults, log, endpoint: () => listening });
   const invocations = await concurrentInvocationStore();
-  const lambda = new EmbeddedLambda({ projectRoot, clock, functions: deployment.functions, deadLetters: queues, invocations, faults: options.faults, log });
+  const lambda = new EmbeddedLambda({
+    projectRoot,
+    clock,
+    functions: deployment.functions,
+    deadLetters: queues,
+    invocations,
+    faults: options.faults,
+    meter: options.meter,
+    log,
+    modelledDurationMs: options.latency?.invocationMs,
+  });
   const stepFunctions = new EmbeddedStepFunctions({
     clock,
     faults: options.faults,
     invokeFunction: (arn, payload) => lambda.invoke(arn, payload),
+    sendQueueMessage: (input) =>
+      metered(options.meter, { service: 'sqs', operation: 'SendMessage', input }, () =>
+        queues.call('SendMessage', input, { region, accountId, accessKeyId: 'states.amazonaws.com', requestId: randomUUID() }),
+      ),
     // Execution status changes go to the default bus, as on AWS; executions start only once
     // `events` below exists.
     emit: (event) => {
@@ -247,10 +297,11 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
     clock,
+    deliveryLatencyMs: options.latency?.eventDeliveryMs,
     faults: options.faults,
     log,
     queues,
-    deliver: (target, event) => deliverToTarget(target, event, { lambda, stepFunctions, sns, region, accountId }),
+    deliver: (target, event) => deliverToTarget(target, event, { lambda, stepFunctions, sns, region, accountId, meter: options.meter }),
   });
   const kms = new EmbeddedKms({
     clock,
@@ -271,7 +322,8 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     metrics: [executionMetrics, new SqsMetrics(queues)],
     notify: async (topicArn, subject, message) => {
       const alarmContext: RequestContext = { region, accountId, accessKeyId: 'cloudwatch.amazonaws.com', requestId: randomUUID() };
-      await sns.handle('Publish', { Action: 'Publish', TopicArn: topicArn, Subject: subject, Message: message }, alarmContext);
+      const publish = { Action: 'Publish', TopicArn: topicArn, Subject: subject, Message: message };
+      await metered(options.meter, { service: 'sns', operation: 'Publish', input: publish }, () => sns.handle('Publish', publish, alarmContext));
     },
   });
 
@@ -282,6 +334,8 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     jsonServices: [kms, events, stepFunctions, alarms],
     httpJsonServices: [dynamodb, queues],
     queryServices: [sns, queues],
+    meter: options.meter,
+    activity,
   });
   const endpoint = await server.listen();
   listening = endpoint;
@@ -311,9 +365,12 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   await deployTables(new DynamoDBClient({ endpoint, region, credentials: EMBEDDED_CREDENTIALS }), deployment.tables);
 
   const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
-  const restoreTime = useTimeSource(clock);
+  const restoreTime = useTimeSource({ now: () => clock.now(), sleep: (ms) => clock.sleep(ms) });
 
-  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, server, dataDirectory, restoreTime, restoreEnvironment });
+  // Lambda polls the functions' SQS event sources once their environment is in place.
+  lambda.startEventSources(deployment.eventSourceMappings, queues);
+
+  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, activity, server, dataDirectory, restoreTime, restoreEnvironment });
 }
 
 /**
@@ -363,7 +420,7 @@ function setFunctionEnvironment(deployment: LocalDeployment, endpoint: string, o
 async function deliverToTarget(
   target: RuleTarget,
   event: EventBridgeEvent,
-  services: { lambda: EmbeddedLambda; stepFunctions: EmbeddedStepFunctions; sns: EmbeddedSns; region: string; accountId: string },
+  services: { lambda: EmbeddedLambda; stepFunctions: EmbeddedStepFunctions; sns: EmbeddedSns; region: string; accountId: string; meter: RequestMeter | undefined },
 ): Promise<void> {
   const context: RequestContext = { region: services.region, accountId: services.accountId, accessKeyId: 'events.amazonaws.com', requestId: randomUUID() };
   const input = targetInput(target, event);
@@ -373,11 +430,13 @@ async function deliverToTarget(
     return;
   }
   if (target.Arn.includes(':states:')) {
-    await services.stepFunctions.handle('StartExecution', { stateMachineArn: target.Arn, input: JSON.stringify(input) }, context);
+    const start = { stateMachineArn: target.Arn, input: JSON.stringify(input) };
+    await metered(services.meter, { service: 'states', operation: 'StartExecution', input: start }, () => services.stepFunctions.handle('StartExecution', start, context));
     return;
   }
   if (target.Arn.startsWith('arn:aws:sns:')) {
-    await services.sns.handle('Publish', { Action: 'Publish', TopicArn: target.Arn, Message: JSON.stringify(input) }, context);
+    const publish = { Action: 'Publish', TopicArn: target.Arn, Message: JSON.stringify(input) };
+    await metered(services.meter, { service: 'sns', operation: 'Publish', input: publish }, () => services.sns.handle('Publish', publish, context));
     return;
   }
   throw new TargetInvocationError('UnsupportedTarget', `the embedded EventBridge cannot deliver to ${target.Arn}`, { retryable: false });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Activity } from './activity.ts';
 import { AwsServiceError, type HttpJsonService, type JsonService, type QueryService, type RequestContext } from './protocol.ts';
+import { operationOf, watchErrorCode, type RequestMeter } from './request-meter.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -12,6 +14,10 @@ export interface ServerOptions {
   /** JSON-protocol services that read the request themselves (DynamoDB). */
   httpJsonServices?: HttpJsonService[];
   queryServices: QueryService[];
+  /** Told of every request served and the error it was answered with (see request-meter.ts). */
+  meter?: RequestMeter;
+  /** Counts each request as a unit of work while it is served (see activity.ts). */
+  activity?: Activity;
 }
 
 /**
@@ -33,7 +39,8 @@ export class EmbeddedAwsServer {
     this.httpJsonServices = new Map((options.httpJsonServices ?? []).map((service) => [service.targetPrefix, service]));
     this.queryServices = new Map(options.queryServices.map((service) => [service.signingName, service]));
     this.server = createServer((request, response) => {
-      this.route(request, response).catch((error: unknown) => {
+      const serve = () => this.route(request, response);
+      (options.activity?.run(`request ${String(request.headers['x-amz-target'] ?? request.url)}`, serve) ?? serve()).catch((error: unknown) => {
         response.writeHead(500, { 'content-type': 'text/plain' });
         response.end(String(error));
       });
@@ -66,19 +73,25 @@ export class EmbeddedAwsServer {
       requestId: randomUUID(),
     };
     const target = request.headers['x-amz-target'];
+    const errorCode = this.options.meter ? watchErrorCode(response) : undefined;
+    const meter = (body: string | undefined) =>
+      this.options.meter?.({ service: credential.service ?? '', ...operationOf(typeof target === 'string' ? target : undefined, body), errorCode: errorCode?.() });
     const httpJsonService = typeof target === 'string' ? this.httpJsonServices.get(target.split('.')[0] ?? '') : undefined;
     if (httpJsonService) {
       await httpJsonService.serve(request, response, context);
+      meter(undefined);
       return;
     }
     const body = await readBody(request);
     if (typeof target === 'string') {
       await this.routeJson(target, body, context, response);
+      meter(body);
       return;
     }
     const service = credential.service ? this.queryServices.get(credential.service) : undefined;
     if (service && request.method === 'POST') {
       await this.routeQuery(service, body, context, response);
+      meter(body);
       return;
     }
     response.writeHead(404, { 'content-type': 'text/plain' });

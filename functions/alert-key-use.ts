@@ -1,8 +1,9 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { RefusedKmsCall, alertOnKeyUse } from './lib/alerts/key-use-alert.ts';
+import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
 import { alertStateTable } from './lib/aws/alert-state-table.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
@@ -11,14 +12,15 @@ import { now } from './lib/runtime/clock.ts';
 import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
+import * as z from './lib/runtime/zod.ts';
 
-const kms = kmsKeys(new KMSClient({}));
-const publisher = notificationPublisher(new SNSClient({}));
+const kms = kmsKeys(new KMSClient(clientConfig()));
+const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const alerts = readAlertConfig();
-const alertState = alertStateTable(new DynamoDBClient({}), alerts.alertStateTableName);
+const alertState = alertStateTable(new DynamoDBClient(clientConfig()), alerts.alertStateTableName);
 
-const RefusedCallEvent = EventBridgeSchema.extend({ detail: RefusedKmsCall });
+const RefusedCallEvent = z.extend(EventBridgeEventSchema, { detail: RefusedKmsCall });
 
 /** EventBridge (CloudTrail: a KMS call refused) → on-call, when the key is pending deletion. */
 export const handler = eventHandler(RefusedCallEvent, async (event) => {

@@ -1,3 +1,4 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -11,8 +12,8 @@ import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
-const kms = kmsKeys(new KMSClient({}));
-const publisher = notificationPublisher(new SNSClient({}));
+const kms = kmsKeys(new KMSClient(clientConfig()));
+const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 
 /** A schedule (daily by default) → the audit of keys pending deletion and subject aliases. */

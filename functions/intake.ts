@@ -1,3 +1,4 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -19,12 +20,12 @@ import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
-const sfn = new SFNClient({});
-const publisher = notificationPublisher(new SNSClient({}));
+const sfn = new SFNClient(clientConfig());
+const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const config = readIntakeConfig();
-const deadLetters = deadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl);
-const alertState = alertStateTable(new DynamoDBClient({}), readAlertConfig().alertStateTableName);
+const deadLetters = deadLetterQueue(new SQSClient(clientConfig()), config.deadLetterQueueUrl);
+const alertState = alertStateTable(new DynamoDBClient(clientConfig()), readAlertConfig().alertStateTableName);
 
 /**
  * EventBridge → the ledger → Step Functions. Every event on the closure bus reaches intake: the

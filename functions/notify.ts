@@ -1,3 +1,4 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { kmsCertificateSigner } from './lib/aws/certificate-signer.ts';
@@ -10,10 +11,10 @@ import { erasureTask } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
-const publisher = notificationPublisher(new SNSClient({}));
+const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const certificates = readCertificateConfig();
-const signer = kmsCertificateSigner(new KMSClient({}), certificates.signingKeyArn);
+const signer = kmsCertificateSigner(new KMSClient(clientConfig()), certificates.signingKeyArn);
 
 export const handler = erasureTask(NotifyInput, async (report) => {
   const outcome = await reportErasure(report as ErasureReport, {

@@ -1,6 +1,7 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
+import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { ExecutionStatusChange, recordExecutionEnd } from './lib/erasure/execution-end.ts';
@@ -9,13 +10,14 @@ import { now } from './lib/runtime/clock.ts';
 import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
+import * as z from './lib/runtime/zod.ts';
 
-const kms = kmsKeys(new KMSClient({}));
-const publisher = notificationPublisher(new SNSClient({}));
+const kms = kmsKeys(new KMSClient(clientConfig()));
+const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const { stage } = readAlertConfig();
 
-const StatusChangeEvent = EventBridgeSchema.extend({ detail: ExecutionStatusChange });
+const StatusChangeEvent = z.extend(EventBridgeEventSchema, { detail: ExecutionStatusChange });
 
 /** EventBridge (aws.states, Execution Status Change: ABORTED, TIMED_OUT, FAILED) → the ledger and on-call. */
 export const handler = eventHandler(StatusChangeEvent, async (event) => {

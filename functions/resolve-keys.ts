@@ -1,5 +1,6 @@
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { z } from 'zod';
+import * as z from './lib/runtime/zod.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { ErasureRequestSchema } from './lib/erasure/closure-event.ts';
 import { recordExecutionStart } from './lib/erasure/erasure-start.ts';
@@ -10,7 +11,7 @@ import { erasureTask } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 
-const kms = kmsKeys(new KMSClient({}));
+const kms = kmsKeys(new KMSClient(clientConfig()));
 const ledger = openLedger();
 
 const ResolveKeysInput = z.object({ execution: z.string(), request: ErasureRequestSchema });

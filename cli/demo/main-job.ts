@@ -22,12 +22,23 @@ const CLOSURE_EVENT = 'events/account-closed.json';
 const SAMPLE_USERS = ['user-4821', 'user-5190', 'user-7333'];
 const SAMPLE_RECORDS = ['profile: name, e-mail, postal address', 'order history: 14 orders', 'support ticket: "please close my account"'];
 const DEADLINE_MS = 55_000;
-// KMS may delete a key up to 24 hours after its DeletionDate; a few hours shows the re-check.
+// KMS may delete a key up to 24 hours after its DeletionDate; a few hours late shows the erasure
+// woken by KMS's own deletion event rather than by polling.
 const KMS_DELETION_LAG_MS = 3 * 3_600_000;
+// The clock is discrete (handlers take no virtual time); these AWS-like latencies give the
+// timeline the gaps it would have on AWS: an EventBridge delivery, a warm Lambda invocation.
+const LATENCY = { eventDeliveryMs: 400, invocationMs: 120 };
+// Long enough for the closure to be scheduled for deletion, far short of the waiting period.
+const UNTIL_SCHEDULED_MS = 60_000;
 
 class MainJobFailure extends Error {}
 
-export async function runMainJob(options: { timeScale: number }): Promise<number> {
+/** Lets what is under way (a delivery, an alert) finish: a few seconds of virtual time. */
+async function settle(aws: EmbeddedAws): Promise<void> {
+  await aws.runUntil(new Date(aws.clock.now().getTime() + 5_000));
+}
+
+export async function runMainJob(): Promise<number> {
   const say = narrator();
   let aws: EmbeddedAws | undefined;
   const deadline = setTimeout(() => {
@@ -37,12 +48,12 @@ export async function runMainJob(options: { timeScale: number }): Promise<number
   try {
     say.heading('Starting the embedded AWS from serverless.yml');
     aws = await startEmbeddedAws({
-      timeScale: options.timeScale,
+      latency: LATENCY,
       deletionLagMs: KMS_DELETION_LAG_MS,
       environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
       log: (line) => say.detail(line),
     });
-    say.line(`endpoint ${aws.endpoint}, virtual clock at ${options.timeScale.toLocaleString('en')}x real time`);
+    say.line(`endpoint ${aws.endpoint}, discrete virtual clock: time stands still while anything works and jumps to the next instant something waits for`);
     await demonstrate(aws, say);
     say.heading('Done: the subject\'s data is unrecoverable everywhere; everyone else\'s is intact.');
     return 0;
@@ -105,6 +116,7 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   say.line(`(the name is the subject's fingerprint ${fingerprint}: no personal data in execution names or logs)`);
 
   const steps = followExecution(sfn, executionArn, say);
+  await aws.runUntil(new Date(aws.clock.now().getTime() + UNTIL_SCHEDULED_MS));
   await steps.scheduled;
 
   say.heading(`During the waiting period, an application tries to read ${subject}'s record`);
@@ -116,7 +128,7 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
     throw new MainJobFailure(`a decrypt during the waiting period should be refused as pending deletion, got ${refused ? `${refused.name}: ${refused.message}` : 'the plaintext'}`);
   }
   say.line(`refused: ${refused.name}: ${refused.message}`);
-  await Promise.all([aws.events.idle(), aws.sns.idle()]);
+  await settle(aws);
   const trail = aws.sns.published(kmsEventsTopic).map((message) => JSON.parse(message.message)).find((event) => event['detail-type'] === 'AWS API Call via CloudTrail');
   if (!trail) throw new MainJobFailure('the refused decrypt produced no CloudTrail event on EventBridge');
   say.line('KMS recorded it; the CloudTrail-shaped event on EventBridge (what on-call alerting watches):');
@@ -131,7 +143,7 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
       resources: trail.detail.resources,
     },
   });
-  await Promise.all([aws.events.idle(), aws.lambda.idle(), aws.sns.idle()]);
+  await settle(aws);
   const paged = aws.sns.published(aws.arnOf('OnCallAlertsTopic')).find((message) => message.messageAttributes.eventType?.StringValue === 'key-used-while-pending-deletion');
   if (!paged) throw new MainJobFailure('the refused decrypt paged nobody: the pipeline\'s KeyUsedWhilePendingDeletionRule raised no alert');
   const alert = JSON.parse(paged.message);
@@ -141,6 +153,7 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   if (paged.message.includes(subject)) throw new MainJobFailure('the on-call alert carries the subject id');
   say.line('until the deletion date an operator could still cancel the deletion; nobody does.');
 
+  await aws.runToCompletion();
   const outcome = await steps.finished;
   if (outcome.status !== 'SUCCEEDED') throw new MainJobFailure(`the erasure ended ${outcome.status}: ${outcome.error ?? ''} ${outcome.cause ?? ''}`);
 
@@ -160,7 +173,7 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
     say.line(`${user}: ${plaintexts.length} records decrypt: "${plaintexts[0]}"`);
   }
 
-  await aws.idle();
+  await settle(aws);
   const deletion = aws.sns.published(kmsEventsTopic).map((message) => JSON.parse(message.message)).find((event) => event['detail-type'] === 'KMS CMK Deletion');
   if (!deletion) throw new MainJobFailure('KMS emitted no KMS CMK Deletion event');
   say.line(`KMS also announced the deletion itself: "KMS CMK Deletion" for ${deletion.resources[0]}`);
@@ -269,17 +282,23 @@ function narrate(event: HistoryEvent, say: Narrator): boolean {
     case 'TaskStateExited:ResolveKeys':
       for (const key of output.keys) say.step(at, `authorised by tag: ${key.keyArn}`);
       break;
-    case 'TaskStateExited:DisableKey':
-      say.step(at, `disabled: ${output.disabled.keyArn} (${output.disabled.outcome})`);
+    case 'TaskStateEntered:EraseKeysAtQuotaPace':
+      say.step(at, 'keys handed to the key erasure queue (one worker, paced at KMS\'s quotas for every erasure)');
       break;
-    case 'TaskStateExited:ScheduleKeyDeletion':
-      say.step(at, `deletion scheduled: KMS will delete the key on ${output.deletionDate} (${output.pendingWindowDays}-day waiting period)`);
+    case 'TaskStateExited:EraseKeysAtQuotaPace':
+      for (const key of output.erased.keys) {
+        say.step(at, `disabled, deletion scheduled: KMS will delete ${key.keyArn} on ${key.deletionDate} (${key.pendingWindowDays}-day waiting period)`);
+      }
       break;
     case 'TaskStateExited:NotifyScheduled':
       say.step(at, 'notified: erasure scheduled');
       return true;
-    case 'WaitStateEntered:WaitUntilNextCheck':
-      say.step(at, `waiting on the virtual clock until ${JSON.parse(entered?.input ?? '{}').verification?.nextCheckAt}`);
+    case 'TaskStateEntered:AwaitKeyDeletion':
+      say.step(at, `waiting for KMS to delete the key: woken by its deletion event, or checking for itself on ${JSON.parse(entered?.input ?? '{}').erased?.firstCheckAt} plus a day's slack`);
+      break;
+    case 'TaskStateExited:AwaitKeyDeletion':
+    case 'TaskStateExited:AwaitLateKeyDeletion':
+      say.step(at, 'woken: KMS says the last key is deleted ("KMS CMK Deletion")');
       break;
     case 'TaskStateExited:CheckDeletion': {
       const verification = output.verification;

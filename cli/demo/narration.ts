@@ -12,7 +12,7 @@ export function narrator(write: (line: string) => void = (line) => process.stdou
   return {
     heading: (text) => write(`\n== ${text}`),
     line: (text) => write(`   ${text}`),
-    step: (virtualTime, text) => write(`   [${virtualTime.toISOString().slice(0, 16).replace('T', ' ')} virtual] ${text}`),
+    step: (virtualTime, text) => write(`   [${virtualTime.toISOString().slice(0, 23).replace('T', ' ')} virtual] ${text}`),
     detail: (text) => write(`      ${text}`),
     json: (value) => write(JSON.stringify(value, null, 2).replace(/^/gm, '      ')),
     failure: (text) => write(`\n✗ ${text}`),

@@ -68,7 +68,7 @@ export class EmbeddedCloudWatch implements JsonService {
     this.metrics = options.metrics;
     this.notify = options.notify;
     this.log = options.log ?? ((line) => console.warn(line));
-    this.notifications = new BackgroundWork((error) => this.log(`[cloudwatch] an alarm action failed: ${String(error)}`));
+    this.notifications = new BackgroundWork((error) => this.log(`[cloudwatch] an alarm action failed: ${String(error)}`), options.clock.activity);
     for (const source of this.metrics) {
       source.onChange(() => {
         const now = this.clock.now().getTime();
@@ -204,7 +204,7 @@ export class EmbeddedCloudWatch implements JsonService {
         this.log(`[cloudwatch] alarm ${alarm.name}: the embedded CloudWatch runs SNS actions only, not ${action}`);
         continue;
       }
-      this.notifications.track(this.notify(action, subject, message));
+      this.notifications.track(`alarm action ${action}`, () => this.notify(action, subject, message));
     }
   }
 

@@ -4,6 +4,7 @@ import type { ComparisonOperator, MetricAlarm, Statistic, TreatMissingData } fro
 import type { RuleState, RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
 import type { DeclaredKey } from '../kms/index.ts';
 import { functionArn } from '../lambda/local-functions.ts';
+import { QUEUE_ATTRIBUTE_DEFAULTS } from '../sqs/queue-store.ts';
 import { resolveFunctionReferences, type Definition } from '../stepfunctions/definition.ts';
 import type { ServerlessConfig } from './serverless-print.ts';
 
@@ -29,6 +30,24 @@ export interface LocalDeployment {
   stateMachines: { logicalId: string; name: string; arn: string; type: 'STANDARD' | 'EXPRESS'; definition: Definition }[];
   rules: LocalRuleDeployment[];
   alarms: LocalAlarmDeployment[];
+  /** The functions' `sqs` events: Lambda polls each queue and invokes the function with batches. */
+  eventSourceMappings: LocalSqsEventSourceMapping[];
+}
+
+/** An AWS::Lambda::EventSourceMapping from an SQS queue, as osls compiles a function's `sqs` event. */
+export interface LocalSqsEventSourceMapping {
+  functionKey: string;
+  functionArn: string;
+  queueArn: string;
+  /** 1 to 10 on a FIFO queue, 1 to 10,000 on a standard one; 10 unless declared. */
+  batchSize: number;
+  /** How long Lambda gathers a batch before invoking (0 to 300; standard queues only). */
+  maximumBatchingWindowSeconds: number;
+  /** FunctionResponseTypes [ReportBatchItemFailures]: the function names the messages that failed. */
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
+  /** ScalingConfig.MaximumConcurrency (2 to 1,000): at most this many batches at once. */
+  maximumConcurrency?: number;
 }
 
 /**
@@ -66,6 +85,9 @@ export interface LocalFunctionDeployment {
   maximumRetryAttempts: number;
   maximumEventAgeSeconds: number;
   onFailureDestination: string | undefined;
+  /** At most this many invocations at once, when the function reserves concurrency. */
+  reservedConcurrency?: number;
+  timeoutSeconds: number;
 }
 
 /** An AWS::DynamoDB::Table: what CreateTable is given for it, and whether DeleteTable is refused. */
@@ -87,6 +109,9 @@ export interface LocalKmsKeyDeployment extends DeclaredKey {
 }
 
 type Resources = NonNullable<NonNullable<ServerlessConfig['resources']>['Resources']>;
+
+// The Serverless Framework's default function timeout.
+const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 6;
 
 const RULE_STATES: readonly RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
 /** The AWS::Events::Rule Target properties the embedded EventBridge honours. */
@@ -133,8 +158,10 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     });
   const queues = Object.entries(resources)
     .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
-    .map(([logicalId]) => {
-      const name = nameOf(logicalId, 'QueueName');
+    .map(([logicalId, resource]) => {
+      // CloudFormation names an unnamed FIFO queue with the .fifo suffix SQS requires of it.
+      const fifo = [true, 'true'].includes(resource.Properties?.FifoQueue as boolean | string);
+      const name = typeof resource.Properties?.QueueName === 'string' ? resource.Properties.QueueName : `${prefix}-${logicalId}${fifo ? '.fifo' : ''}`;
       return { logicalId, name, arn: `arn:aws:sqs:${region}:${accountId}:${name}`, url: `https://sqs.${region}.amazonaws.com/${accountId}/${name}` };
     });
   const alarmName = (logicalId: string) => {
@@ -271,6 +298,8 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       maximumRetryAttempts: fn.maximumRetryAttempts ?? 2,
       maximumEventAgeSeconds: fn.maximumEventAge ?? 21_600,
       onFailureDestination: onFailureArn,
+      ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+      timeoutSeconds: fn.timeout ?? config.provider.timeout ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS,
     };
   });
 
@@ -472,6 +501,46 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       targetKeyId: resolve(resource.Properties?.TargetKeyId, `resources.${logicalId}.TargetKeyId`).replace(/^arn:.*:key\//, ''),
     }));
 
+  const plannedQueues = queues.map((queue) => ({ ...queue, attributes: queueAttributes(queue.logicalId) }));
+
+  const eventSourceMappings: LocalSqsEventSourceMapping[] = functionKeys.flatMap((key) =>
+    (config.functions[key]!.events ?? []).flatMap((event, index): LocalSqsEventSourceMapping[] => {
+      if (event.sqs === undefined) return [];
+      const where = `functions.${key}.events.${index}.sqs`;
+      const declared = typeof event.sqs === 'string' ? { arn: event.sqs } : event.sqs;
+      const queueArn = resolve(declared.arn, `${where}.arn`);
+      const queue = plannedQueues.find((candidate) => candidate.arn === queueArn);
+      if (!queue) throw new Error(`${where}.arn: the embedded AWS polls only the queues serverless.yml declares, not ${queueArn}`);
+      if (declared.filterPatterns !== undefined) throw new Error(`${where}.filterPatterns: the embedded Lambda does not filter SQS events`);
+      const fifo = queue.attributes.FifoQueue === 'true';
+      const batchSize = declared.batchSize ?? 10;
+      const window = declared.maximumBatchingWindow ?? 0;
+      // The limits CreateEventSourceMapping enforces (Lambda Developer Guide, "Lambda parameters for
+      // Amazon SQS event source mappings").
+      if (fifo && batchSize > 10) throw new Error(`${where}.batchSize: ${batchSize} is more than a FIFO queue's maximum batch size of 10`);
+      if (fifo && window > 0) throw new Error(`${where}.maximumBatchingWindow: Batching window is not supported for FIFO queues`);
+      if (batchSize > 10 && window === 0) throw new Error(`${where}: Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10`);
+      const fn = functions.find((candidate) => candidate.key === key)!;
+      const visibilityTimeout = Number(queue.attributes.VisibilityTimeout ?? QUEUE_ATTRIBUTE_DEFAULTS.VisibilityTimeout);
+      // Lambda refuses a mapping whose queue would show a message again while a function still works on it.
+      if (visibilityTimeout < fn.timeoutSeconds) {
+        throw new Error(`${where}: Queue visibility timeout: ${visibilityTimeout} seconds is less than Function timeout: ${fn.timeoutSeconds} seconds`);
+      }
+      return [
+        {
+          functionKey: key,
+          functionArn: fn.arn,
+          queueArn,
+          batchSize,
+          maximumBatchingWindowSeconds: window,
+          reportBatchItemFailures: declared.functionResponseType === 'ReportBatchItemFailures',
+          enabled: declared.enabled !== false,
+          ...(declared.maximumConcurrency !== undefined ? { maximumConcurrency: declared.maximumConcurrency } : {}),
+        },
+      ];
+    }),
+  );
+
   return {
     service: config.service,
     stage,
@@ -480,7 +549,8 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
     functions,
     topics,
     eventBuses,
-    queues: queues.map((queue) => ({ ...queue, attributes: queueAttributes(queue.logicalId) })),
+    queues: plannedQueues,
+    eventSourceMappings,
     tables,
     kmsKeys,
     kmsAliases,
@@ -491,7 +561,12 @@ export function planDeployment(config: ServerlessConfig, accountId: string): Loc
       name,
       arn,
       type,
-      definition: resolveFunctionReferences(definition, (key) => functionArn(region, accountId, functionName(key))),
+      // Functions first (serverless-step-functions' `Fn::GetAtt: [functionKey, Arn]`), then any
+      // other resource's Ref or Fn::GetAtt (a queue's URL for an SQS task).
+      definition: resolveWithin(
+        resolveFunctionReferences(definition, (key) => functionArn(region, accountId, functionName(key))),
+        `stepFunctions.stateMachines.${logicalId}.definition`,
+      ) as Definition,
     })),
   };
 }

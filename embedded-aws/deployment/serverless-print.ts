@@ -12,7 +12,7 @@ const run = promisify(execFile);
  */
 export interface ServerlessConfig {
   service: string;
-  provider: { stage?: string; region?: string; environment?: Record<string, unknown> };
+  provider: { stage?: string; region?: string; environment?: Record<string, unknown>; timeout?: number };
   functions: Record<string, ServerlessFunction>;
   stepFunctions?: { stateMachines?: Record<string, { id?: string; name?: string; type?: string; definition: unknown }> };
   resources?: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
@@ -27,8 +27,29 @@ export interface ServerlessFunction {
   maximumRetryAttempts?: number;
   maximumEventAge?: number;
   destinations?: { onFailure?: unknown };
-  events?: { eventBridge?: EventBridgeEventConfig; schedule?: ScheduleEventConfig }[];
+  /** Seconds; the provider's, or the Serverless Framework's default of 6. */
+  timeout?: number;
+  /** The function's reserved concurrency: at most this many invocations at once (0 stops it). */
+  reservedConcurrency?: number;
+  events?: { eventBridge?: EventBridgeEventConfig; schedule?: ScheduleEventConfig; sqs?: SqsEventConfig }[];
 }
+
+/**
+ * A function's `sqs` event: the queue's ARN alone, or the object form osls compiles into an
+ * AWS::Lambda::EventSourceMapping (BatchSize, MaximumBatchingWindowInSeconds, FunctionResponseTypes,
+ * Enabled, FilterCriteria, ScalingConfig.MaximumConcurrency).
+ */
+export type SqsEventConfig =
+  | string
+  | {
+      arn: unknown;
+      batchSize?: number;
+      maximumBatchingWindow?: number;
+      functionResponseType?: 'ReportBatchItemFailures';
+      enabled?: boolean;
+      filterPatterns?: unknown[];
+      maximumConcurrency?: number;
+    };
 
 /**
  * A function's `schedule` event: `rate(1 day)` as a string, or the object form with one or more

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsServiceError, type FaultInjector, type HttpJsonService, type JsonObject, type RequestContext } from '../protocol.ts';
-import { Dynalite, jsonAnswer, type DynaliteAnswer, type DynaliteRequest } from './dynalite.ts';
+import { jsonAnswer, type DynaliteAnswer, type DynaliteRequest } from './dynalite.ts';
+import { DynaliteThread } from './dynalite-thread.ts';
 
 export interface EmbeddedDynamoDbOptions {
   region: string;
@@ -24,23 +25,21 @@ const protectionKey = (tableName: string) => `embedded-aws~deletion-protection~$
  */
 export class EmbeddedDynamoDb implements HttpJsonService {
   readonly targetPrefix = 'DynamoDB_20120810';
-  private readonly dynalite: Dynalite;
+  private readonly dynalite: DynaliteThread;
   private readonly faults: FaultInjector | undefined;
 
-  private constructor(dynalite: Dynalite, faults: FaultInjector | undefined) {
+  private constructor(dynalite: DynaliteThread, faults: FaultInjector | undefined) {
     this.dynalite = dynalite;
     this.faults = faults;
   }
 
   static async open(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
-    const dynalite = await Dynalite.open({ path: options.path, region: options.region, accountId: options.accountId });
+    const dynalite = await DynaliteThread.open({ path: options.path, region: options.region, accountId: options.accountId });
     return new EmbeddedDynamoDb(dynalite, options.faults);
   }
 
   async serve(request: IncomingMessage, response: ServerResponse, context: RequestContext): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const call: DynaliteRequest = { method: request.method, url: request.url, headers: request.headers, body: Buffer.concat(chunks) };
+    const call: DynaliteRequest = { method: request.method, url: request.url, headers: request.headers, body: await bodyOf(request) };
     const operation = String(request.headers['x-amz-target']).split('.')[1] ?? '';
     let answer: DynaliteAnswer;
     try {
@@ -59,7 +58,9 @@ export class EmbeddedDynamoDb implements HttpJsonService {
   }
 
   private async answer(operation: string, call: DynaliteRequest, context: RequestContext): Promise<DynaliteAnswer> {
-    // A body that is not JSON is dynalite's to refuse, in DynamoDB's words.
+    // Item and query calls go to dynalite as they come (it parses them itself), unless the fault
+    // point is to see them. A body that is not JSON is dynalite's to refuse, in DynamoDB's words.
+    if (!this.faults && !TABLE_OPERATIONS.has(operation)) return this.dynalite.answer(call);
     const input = parseObject(call.body);
     const fault = this.faults?.({ service: 'dynamodb', operation, input, region: context.region });
     if (fault) throw fault;
@@ -73,7 +74,7 @@ export class EmbeddedDynamoDb implements HttpJsonService {
       await this.protect(tableName, input.DeletionProtectionEnabled);
     }
     if (operation === 'DeleteTable') await this.protect(tableName, false);
-    if (['CreateTable', 'DescribeTable', 'UpdateTable', 'DeleteTable'].includes(operation)) return this.withDeletionProtection(answer, tableName, context);
+    if (TABLE_OPERATIONS.has(operation)) return this.withDeletionProtection(answer, tableName, context);
     return answer;
   }
 
@@ -107,6 +108,19 @@ export class EmbeddedDynamoDb implements HttpJsonService {
     if (enabled) await this.dynalite.database.put(protectionKey(tableName), true);
     else await this.dynalite.database.del(protectionKey(tableName));
   }
+}
+
+/** The operations the embedded DynamoDB adds to (deletion protection); dynalite answers the rest alone. */
+const TABLE_OPERATIONS = new Set(['CreateTable', 'DescribeTable', 'UpdateTable', 'DeleteTable']);
+
+/** The request's body, read through its events (cheaper than iterating the stream asynchronously). */
+function bodyOf(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
 }
 
 function changesOnlyDeletionProtection(input: JsonObject): boolean {

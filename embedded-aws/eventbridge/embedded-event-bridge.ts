@@ -121,6 +121,8 @@ export interface EmbeddedEventBridgeOptions {
   log?: (line: string) => void;
   /** Jitter source for retry back-off; defaults to Math.random. */
   random?: () => number;
+  /** How long, in virtual time, an event takes to reach a target (none unless declared). */
+  deliveryLatencyMs?: number;
 }
 
 /** The rule definition the configuration loader hands to `addRule`. */
@@ -181,6 +183,7 @@ export class EmbeddedEventBridge implements JsonService {
   readonly targetPrefix = 'AWSEvents';
 
   private readonly clock: Clock;
+  private readonly deliveryLatencyMs: number;
   private readonly faults: FaultInjector | undefined;
   private readonly deliver: TargetInvoker;
   private readonly deadLetterFile: string | undefined;
@@ -199,13 +202,14 @@ export class EmbeddedEventBridge implements JsonService {
 
   constructor(options: EmbeddedEventBridgeOptions) {
     this.clock = options.clock;
+    this.deliveryLatencyMs = options.deliveryLatencyMs ?? 0;
     this.faults = options.faults;
     this.deliver = options.deliver;
     this.deadLetterFile = options.deadLetterFile;
     this.queues = options.queues;
     this.log = options.log ?? ((line) => console.warn(line));
     this.random = options.random ?? Math.random;
-    this.deliveries = new BackgroundWork((error) => this.log(`[events] delivery bookkeeping failed: ${String(error)}`));
+    this.deliveries = new BackgroundWork((error) => this.log(`[events] delivery bookkeeping failed: ${String(error)}`), options.clock.activity);
   }
 
   async handle(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject> {
@@ -471,7 +475,7 @@ export class EmbeddedEventBridge implements JsonService {
         resources: [rule.arn],
         detail: {},
       };
-      for (const target of rule.targets.values()) this.deliveries.track(this.deliverWithRetries(rule.arn, { ...target }, event));
+      for (const target of rule.targets.values()) this.deliveries.track(`delivery to ${target.Arn}`, () => this.deliverWithRetries(rule.arn, { ...target }, event));
     }
     this.nextFirings.delete(rule);
   }
@@ -619,13 +623,14 @@ export class EmbeddedEventBridge implements JsonService {
   private route(bus: EventBus, event: EventBridgeEvent): void {
     for (const rule of bus.rules.values()) {
       if (!rule.pattern || !receives(rule, event) || !matchesPattern(rule.pattern, event)) continue;
-      for (const target of rule.targets.values()) this.deliveries.track(this.deliverWithRetries(rule.arn, { ...target }, event));
+      for (const target of rule.targets.values()) this.deliveries.track(`delivery to ${target.Arn}`, () => this.deliverWithRetries(rule.arn, { ...target }, event));
     }
   }
 
   private async deliverWithRetries(ruleArn: string, target: RuleTarget, event: EventBridgeEvent): Promise<void> {
-    // PutEvents answers before any target sees the event.
+    // PutEvents answers before any target sees the event, after a modelled latency if declared.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.deliveryLatencyMs > 0) await this.clock.sleep(this.deliveryLatencyMs);
     const receivedAt = this.clock.now().getTime();
     const maximumRetries = target.RetryPolicy?.MaximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS;
     const maximumAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS) * 1000;

@@ -20,6 +20,9 @@ export class KeyDeletion {
   private readonly emit: EventSink | undefined;
   private readonly deletionLagMs: number;
   private readonly timers = new Map<KmsKey, AbortController>();
+  /** The keys in their waiting period, and no later than the earliest of their deletions. */
+  private readonly waiting = new Set<KmsKey>();
+  private nextDeletionMs = Number.POSITIVE_INFINITY;
 
   constructor(options: { store: KeyStore; clock: Clock; emit: EventSink | undefined; deletionLagMs: number }) {
     this.store = options.store;
@@ -46,21 +49,35 @@ export class KeyDeletion {
   cancel(key: KmsKey): void {
     this.timers.get(key)?.abort();
     this.timers.delete(key);
+    this.waiting.delete(key);
     key.state = 'Disabled';
     key.deletionDate = undefined;
     key.pendingWindowInDays = undefined;
   }
 
-  /** Deletes every key whose deletion is due, earliest first, so cascades land at the right instants. */
+  /**
+   * Deletes every key whose deletion is due, earliest first, so cascades land at the right instants.
+   * It runs before every KMS call: until the earliest deletion is due it looks at no key at all.
+   */
   deleteDueKeys(): void {
     const nowMs = this.clock.now().getTime();
-    for (;;) {
-      const due = this.store
-        .allKeys()
-        .filter((key) => key.state === 'PendingDeletion' && this.deletionInstant(key) <= nowMs)
-        .sort((a, b) => this.deletionInstant(a) - this.deletionInstant(b))[0];
-      if (!due) return;
-      this.delete(due, new Date(this.deletionInstant(due)));
+    if (nowMs < this.nextDeletionMs) return;
+    const due: KmsKey[] = [];
+    this.nextDeletionMs = Number.POSITIVE_INFINITY;
+    for (const key of this.waiting) {
+      if (key.state !== 'PendingDeletion') this.waiting.delete(key);
+      else if (this.deletionInstant(key) <= nowMs) due.push(key);
+      else this.nextDeletionMs = Math.min(this.nextDeletionMs, this.deletionInstant(key));
+    }
+    due.sort((a, b) => this.deletionInstant(a) - this.deletionInstant(b));
+    for (let next = 0; next < due.length; next++) {
+      const key = due[next]!;
+      const cascaded = this.delete(key, new Date(this.deletionInstant(key)));
+      // A primary whose last replica this was starts its own waiting period, which may be over already.
+      if (cascaded && this.deletionInstant(cascaded) <= nowMs) {
+        const at = due.findIndex((other, index) => index > next && this.deletionInstant(other) > this.deletionInstant(cascaded));
+        due.splice(at === -1 ? due.length : at, 0, cascaded);
+      }
     }
   }
 
@@ -82,6 +99,8 @@ export class KeyDeletion {
   }
 
   private armTimer(key: KmsKey): void {
+    this.waiting.add(key);
+    this.nextDeletionMs = Math.min(this.nextDeletionMs, this.deletionInstant(key));
     this.timers.get(key)?.abort();
     const timer = new AbortController();
     this.timers.set(key, timer);
@@ -94,9 +113,11 @@ export class KeyDeletion {
     return (key.deletionDate?.getTime() ?? Number.POSITIVE_INFINITY) + this.deletionLagMs;
   }
 
-  private delete(key: KmsKey, deletedAt: Date): void {
+  /** Deletes the key; returns a multi-Region primary whose waiting period this started, if any. */
+  private delete(key: KmsKey, deletedAt: Date): KmsKey | undefined {
     this.timers.get(key)?.abort();
     this.timers.delete(key);
+    this.waiting.delete(key);
     const related = key.multiRegionKeyType === 'REPLICA' ? this.store.relatedMultiRegionKeys(key) : undefined;
     this.store.removeKey(key);
     // The material is what crypto-erasure destroys: leave no copy of it in memory either.
@@ -107,6 +128,8 @@ export class KeyDeletion {
     const primary = related?.primary;
     if (primary?.state === 'PendingReplicaDeletion' && this.store.relatedMultiRegionKeys(primary).replicas.length === 0) {
       this.startWaitingPeriod(primary, deletedAt);
+      return primary;
     }
+    return undefined;
   }
 }

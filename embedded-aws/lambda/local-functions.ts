@@ -24,11 +24,20 @@ export function functionArn(region: string, accountId: string, functionName: str
 }
 
 /** Imports the handler that `functions/<file>.<export>` names, from the TypeScript source. */
-export async function loadHandler(projectRoot: string, handler: string): Promise<LambdaHandler> {
+/**
+ * Loads a function's handler module. `instance` names the Lambda execution environment it is
+ * loaded into: each embedded AWS loads its own, as each deployment starts cold on AWS, so what a
+ * handler keeps at module scope (its SDK clients and their endpoint, the key erasure worker's pace)
+ * never outlives the embedded AWS it was loaded for. Only the handler's own module is loaded anew;
+ * the modules it imports are shared.
+ */
+export async function loadHandler(projectRoot: string, handler: string, instance = 0): Promise<LambdaHandler> {
   const dot = handler.lastIndexOf('.');
   const modulePath = handler.slice(0, dot);
   const exportName = handler.slice(dot + 1);
-  const module = (await import(pathToFileURL(resolve(projectRoot, `${modulePath}.ts`)).href)) as Record<string, unknown>;
+  const url = pathToFileURL(resolve(projectRoot, `${modulePath}.ts`));
+  if (instance > 0) url.searchParams.set('environment', String(instance));
+  const module = (await import(url.href)) as Record<string, unknown>;
   const exported = module[exportName];
   if (typeof exported !== 'function') throw new Error(`${modulePath}.ts has no function export ${exportName}`);
   return exported as LambdaHandler;

@@ -160,7 +160,7 @@ export class EmbeddedSns implements QueryService {
     this.log = options.log ?? ((line) => console.warn(line));
     this.defaultAccountId = options.accountId ?? '000000000000';
     this.httpTimeoutMs = options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
-    this.pendingDeliveries = new BackgroundWork((error) => this.log(`[sns] delivery bookkeeping failed: ${String(error)}`));
+    this.pendingDeliveries = new BackgroundWork((error) => this.log(`[sns] delivery bookkeeping failed: ${String(error)}`), options.clock.activity);
   }
 
   async handle(action: string, params: Record<string, string>, context: RequestContext): Promise<string> {
@@ -512,7 +512,7 @@ export class EmbeddedSns implements QueryService {
     this.messages.push(published);
     for (const subscription of this.subscriptions.values()) {
       if (subscription.topicArn === topic.arn && passesFilter(subscription, published)) {
-        this.pendingDeliveries.track(this.deliver(topic, subscription, published));
+        this.pendingDeliveries.track(`sns delivery to ${subscription.endpoint}`, () => this.deliver(topic, subscription, published));
       }
     }
     return published;

@@ -8,8 +8,8 @@ import {
   type QueryService,
   type RequestContext,
 } from '../protocol.ts';
-import { createQueue, QUEUE_OPERATIONS, type SqsBackend } from './queue-operations.ts';
-import { QueueStore, type Queue, type QueueScope } from './queue-store.ts';
+import { createQueue, deleteByReceipt, QUEUE_OPERATIONS, renderMessage, type SqsBackend } from './queue-operations.ts';
+import { isFifo, QueueStore, type Queue, type QueueScope } from './queue-store.ts';
 import { queryErrorBody, queryInput, queryResponse } from './query-protocol.ts';
 import { queryCodeOf, SqsError } from './wire-format.ts';
 
@@ -37,11 +37,25 @@ export interface QueueMessageView {
   attributes: Record<string, string | number>;
 }
 
+/**
+ * A message as an in-process consumer (Lambda's event source mapping) receives it: ReceiveMessage's
+ * output with every system and message attribute.
+ */
+export interface ReceivedQueueMessage {
+  MessageId: string;
+  ReceiptHandle: string;
+  MD5OfBody: string;
+  Body: string;
+  Attributes: Record<string, string>;
+  MD5OfMessageAttributes?: string;
+  MessageAttributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
+}
+
 // Long polling may not outlast a client's patience: WaitTimeSeconds is at most 20 (API Reference).
 const MAX_WAIT_MS = 20_000;
 
 /**
- * SQS on loopback: standard queues, in AWS JSON 1.0 (`AmazonSQS.<Operation>`, as SDK v3 and current
+ * SQS on loopback: standard and FIFO queues, in AWS JSON 1.0 (`AmazonSQS.<Operation>`, as SDK v3 and current
  * CLIs speak it, with the `x-amzn-query-error` header awsQueryCompatible clients read) and in the
  * query protocol (form-encoded `Action=...`, XML answers) older CLIs and SDKs speak. The dead-letter
  * queues of serverless.yml live here: EventBridge and Lambda send to them in-process.
@@ -122,8 +136,10 @@ export class EmbeddedSqs implements HttpJsonService, QueryService {
     const queue = this.store.findByArn(queueArn);
     const region = queueArn.split(':')[3] ?? '';
     const fault = this.faults?.({ service: 'sqs', operation: 'SendMessage', input: { QueueArn: queueArn }, region });
-    if (!queue || fault) {
-      this.log(`[sqs] a message for ${queueArn} was lost: ${fault ? `${fault.code}: ${fault.message}` : 'no such queue'}`);
+    if (!queue || fault || isFifo(queue)) {
+      // Services send their dead letters without a message group: a FIFO queue would refuse them.
+      const reason = fault ? `${fault.code}: ${fault.message}` : queue ? 'a FIFO queue takes no message without MessageGroupId' : 'no such queue';
+      this.log(`[sqs] a message for ${queueArn} was lost: ${reason}`);
       return false;
     }
     const typed = Object.fromEntries(
@@ -154,6 +170,46 @@ export class EmbeddedSqs implements HttpJsonService, QueryService {
   queueCounts(scope: QueueScope, queueName: string, at: number): { visible: number; inFlight: number; delayed: number } | undefined {
     const queue = this.store.find(scope, queueName);
     return queue && this.store.counts(queue, at);
+  }
+
+  /**
+   * Receives up to `max` messages as a consumer in this process does (Lambda's event source
+   * mapping), with the queue's visibility timeout and every attribute; none if the queue is gone.
+   */
+  receiveForConsumer(queueArn: string, max: number): ReceivedQueueMessage[] {
+    const queue = this.store.findByArn(queueArn);
+    if (!queue) return [];
+    return this.store
+      .receive(queue, max, Number(queue.attributes.VisibilityTimeout))
+      .map(({ message, receiptHandle }) => renderMessage(message, receiptHandle, ['All'], ['All']) as unknown as ReceivedQueueMessage);
+  }
+
+  /** Deletes a received message by its receipt handle, as DeleteMessage does; false when it could not be deleted. */
+  deleteForConsumer(queueArn: string, receiptHandle: string): boolean {
+    const queue = this.store.findByArn(queueArn);
+    if (!queue) return false;
+    try {
+      return deleteByReceipt(this.backend, queue, receiptHandle);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The queue's visibility timeout in seconds, and whether it is a FIFO queue; undefined if there is no such queue. */
+  describeForConsumer(queueArn: string): { visibilityTimeoutSeconds: number; fifo: boolean } | undefined {
+    const queue = this.store.findByArn(queueArn);
+    return queue && { visibilityTimeoutSeconds: Number(queue.attributes.VisibilityTimeout), fifo: isFifo(queue) };
+  }
+
+  /**
+   * Called, synchronously, whenever the queue's contents change: a message sent, deleted, or made
+   * visible again by the clock (its delay or visibility timeout ending). A listener must not call
+   * back into the queue from within the call.
+   */
+  onMessagesChange(queueArn: string, listener: () => void): () => void {
+    return this.store.onChange((changed) => {
+      if (changed.arn === queueArn) listener();
+    });
   }
 
   /** Called with the queue's name whenever its contents change. */

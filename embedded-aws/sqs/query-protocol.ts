@@ -16,6 +16,14 @@ const LIST_PARAMETERS: Record<string, string> = {
   MessageSystemAttributeName: 'MessageSystemAttributeNames',
   MessageAttributeName: 'MessageAttributeNames',
 };
+/** The batch actions' entries (`SendMessageBatchRequestEntry.1.MessageBody`), read as JSON `Entries`. */
+const BATCH_ENTRIES = ['SendMessageBatchRequestEntry', 'DeleteMessageBatchRequestEntry', 'ChangeMessageVisibilityBatchRequestEntry'];
+/** The batch actions' result elements, one per Successful entry. */
+const BATCH_RESULT_ENTRIES: Record<string, string> = {
+  SendMessageBatch: 'SendMessageBatchResultEntry',
+  DeleteMessageBatch: 'DeleteMessageBatchResultEntry',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibilityBatchResultEntry',
+};
 
 /** The form parameters of one action as the JSON input of the same operation. */
 export function queryInput(params: Record<string, string>): JsonObject {
@@ -42,6 +50,8 @@ export function queryInput(params: Record<string, string>): JsonObject {
   for (const [listName, values] of Object.entries(lists)) input[listName] = ordered(values);
   for (const [head, entries] of Object.entries(maps)) {
     const members = ordered(entries);
+    // An entry's own parameters are flattened the same way (`...Entry.1.MessageAttribute.1.Name`).
+    if (BATCH_ENTRIES.includes(head)) input.Entries = members.map((member) => queryInput(member));
     if (head === 'Attribute') input.Attributes = Object.fromEntries(members.map((member) => [member.Name ?? '', member.Value ?? '']));
     if (head === 'Tag') input.tags = Object.fromEntries(members.map((member) => [member.Key ?? '', member.Value ?? '']));
     if (head === 'MessageAttribute') {
@@ -66,7 +76,7 @@ function ordered<T>(entries: Map<number, T>): T[] {
 
 /** `<XResponse><XResult>…</XResult><ResponseMetadata>…`; actions without output have no Result element. */
 export function queryResponse(action: string, output: JsonObject, requestId: string): string {
-  const result = resultElements(output);
+  const result = resultElements(output, BATCH_RESULT_ENTRIES[action]);
   const resultElement = result === '' && !RESULT_ACTIONS.includes(action) ? '' : `<${action}Result>${result}</${action}Result>`;
   return (
     `<${action}Response xmlns="${SQS_XML_NAMESPACE}">${resultElement}` +
@@ -74,16 +84,22 @@ export function queryResponse(action: string, output: JsonObject, requestId: str
   );
 }
 
-const RESULT_ACTIONS = ['CreateQueue', 'GetQueueUrl', 'ListQueues', 'GetQueueAttributes', 'SendMessage', 'ReceiveMessage'];
+const RESULT_ACTIONS = ['CreateQueue', 'GetQueueUrl', 'ListQueues', 'GetQueueAttributes', 'SendMessage', 'ReceiveMessage', ...Object.keys(BATCH_RESULT_ENTRIES)];
 
-/** SQS's XML flattens lists and maps: one `<QueueUrl>` per URL, one `<Attribute><Name/><Value/></Attribute>` per entry. */
-function resultElements(output: JsonObject): string {
+/**
+ * SQS's XML flattens lists and maps: one `<QueueUrl>` per URL, one `<Attribute><Name/><Value/></Attribute>`
+ * per entry, one `<SendMessageBatchResultEntry>` per successful batch entry and one
+ * `<BatchResultErrorEntry>` per failed one.
+ */
+function resultElements(output: JsonObject, batchResultEntry?: string): string {
   let xml = '';
   for (const [name, value] of Object.entries(output)) {
     if (name === 'QueueUrls') xml += (value as string[]).map((url) => element('QueueUrl', url)).join('');
+    else if (name === 'Successful' && batchResultEntry) xml += (value as JsonObject[]).map((entry) => `<${batchResultEntry}>${resultElements(entry)}</${batchResultEntry}>`).join('');
+    else if (name === 'Failed') xml += (value as JsonObject[]).map((entry) => `<BatchResultErrorEntry>${resultElements(entry)}</BatchResultErrorEntry>`).join('');
     else if (name === 'Messages') xml += (value as JsonObject[]).map((message) => `<Message>${messageElements(message)}</Message>`).join('');
     else if (name === 'Attributes') xml += nameValueEntries('Attribute', value as Record<string, string>);
-    else if (typeof value === 'string' || typeof value === 'number') xml += element(name, String(value));
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') xml += element(name, String(value));
   }
   return xml;
 }

@@ -1,8 +1,8 @@
 /**
- * The one store of the embedded SQS: standard queues and their messages, on the virtual clock.
- * Delays, visibility timeouts and retention are instants on that clock; a message keeps the spans
- * it was in flight and when it left the queue, so ApproximateNumberOfMessagesVisible can be read
- * at any recent instant, as CloudWatch samples it.
+ * The one store of the embedded SQS: standard and FIFO queues and their messages, on the virtual
+ * clock. Delays, visibility timeouts, retention and FIFO deduplication windows are instants on that
+ * clock; a message keeps the spans it was in flight and when it left the queue, so
+ * ApproximateNumberOfMessagesVisible can be read at any recent instant, as CloudWatch samples it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -27,8 +27,38 @@ export interface QueuedMessage {
   firstReceivedAt?: number;
   /** Each receive hides the message from `from` until `until` (moved by ChangeMessageVisibility). */
   inFlight: { from: number; until: number }[];
-  /** Deleted, purged or expired: kept a while for the metrics of past instants. */
+  /** Deleted, purged, expired or moved to a dead-letter queue: kept a while for the metrics of past instants. */
   removedAt?: number;
+  /** The message group: required on a FIFO queue, optional on a standard one (fair queues). */
+  groupId?: string;
+  /** FIFO queues: the deduplication ID given, or the body's SHA-256 under content-based deduplication. */
+  deduplicationId?: string;
+  /** FIFO queues: a large, increasing, non-consecutive number, as SQS gives it (decimal text). */
+  sequenceNumber?: string;
+  /** A message a redrive policy moved here: the queue it came from. */
+  deadLetterSourceArn?: string;
+  /**
+   * When the message came into this queue, if not when it was sent: a standard queue's message moved
+   * to a dead-letter queue keeps its SentTimestamp (and so its expiry) but arrives there later.
+   */
+  arrivedAt?: number;
+}
+
+/** A message as SendMessage gives it to the store. */
+export interface OutgoingMessage {
+  body: string;
+  attributes: Record<string, MessageAttributeValue>;
+  senderId: string;
+  delaySeconds: number;
+  groupId?: string;
+  deduplicationId?: string;
+}
+
+/** What SendMessage answers: a duplicate within the deduplication interval gets the first send's answer. */
+export interface SendOutcome {
+  messageId: string;
+  sequenceNumber?: string;
+  duplicate: boolean;
 }
 
 export interface Queue {
@@ -43,6 +73,9 @@ export interface Queue {
   lastModifiedAt: number;
   messages: QueuedMessage[];
   lastPurgedAt?: number;
+  /** FIFO queues: the deduplication IDs sent within the interval, oldest first, with the first send's answer. */
+  deduplication: Map<string, { messageId: string; sequenceNumber: string; sentAt: number }>;
+  lastSequenceNumber: bigint;
 }
 
 export interface QueueScope {
@@ -73,9 +106,38 @@ export const QUEUE_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
   SqsManagedSseEnabled: 'true',
 };
 
+/** A FIFO queue's attributes when CreateQueue does not set them. */
+export const FIFO_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
+  FifoQueue: 'true',
+  ContentBasedDeduplication: 'false',
+  DeduplicationScope: 'queue',
+  FifoThroughputLimit: 'perQueue',
+};
+
 // CloudWatch evaluates alarms over at most a day of datapoints; what left a queue longer ago than
 // that no longer counts anywhere.
 const HISTORY_MS = 2 * 86_400_000;
+// "Any messages sent with the same message deduplication ID are accepted successfully but aren't
+// delivered during the 5-minute deduplication interval" (SQS API Reference, SendMessage).
+const DEDUPLICATION_INTERVAL_MS = 5 * 60_000;
+
+export function isFifo(queue: Queue): boolean {
+  return queue.attributes.FifoQueue === 'true';
+}
+
+/** A queue's RedrivePolicy, when it has a well-formed one. */
+export function redrivePolicyOf(queue: Queue): { deadLetterTargetArn: string; maxReceiveCount: number } | undefined {
+  const declared = queue.attributes.RedrivePolicy;
+  if (!declared) return undefined;
+  try {
+    const policy = JSON.parse(declared) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+    const maxReceiveCount = Number(policy.maxReceiveCount);
+    if (typeof policy.deadLetterTargetArn !== 'string' || !Number.isInteger(maxReceiveCount)) return undefined;
+    return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount };
+  } catch {
+    return undefined;
+  }
+}
 
 export class QueueStore {
   private readonly queues = new Map<string, Queue>();
@@ -110,6 +172,8 @@ export class QueueStore {
       createdAt: now,
       lastModifiedAt: now,
       messages: [],
+      deduplication: new Map(),
+      lastSequenceNumber: 0n,
     };
     this.queues.set(queue.arn, queue);
     return queue;
@@ -132,8 +196,29 @@ export class QueueStore {
     this.changed(queue);
   }
 
-  send(queue: Queue, message: { body: string; attributes: Record<string, MessageAttributeValue>; senderId: string; delaySeconds: number }): QueuedMessage {
+  /**
+   * Enqueues a message. On a FIFO queue a deduplication ID already sent within the interval (in the
+   * queue, or in the message group under DeduplicationScope messageGroup) is accepted and not
+   * enqueued again, and the first send's MessageId and SequenceNumber are answered.
+   */
+  send(queue: Queue, message: OutgoingMessage): SendOutcome {
     const now = this.now();
+    if (isFifo(queue)) {
+      for (const [key, seen] of queue.deduplication) {
+        if (now - seen.sentAt < DEDUPLICATION_INTERVAL_MS) break;
+        queue.deduplication.delete(key);
+      }
+      const key = queue.attributes.DeduplicationScope === 'messageGroup' ? `${message.groupId ?? ''}\u0000${message.deduplicationId ?? ''}` : (message.deduplicationId ?? '');
+      const seen = queue.deduplication.get(key);
+      if (seen) return { messageId: seen.messageId, sequenceNumber: seen.sequenceNumber, duplicate: true };
+      const queued = this.enqueue(queue, message, now);
+      queue.deduplication.set(key, { messageId: queued.messageId, sequenceNumber: queued.sequenceNumber ?? '', sentAt: now });
+      return { messageId: queued.messageId, sequenceNumber: queued.sequenceNumber, duplicate: false };
+    }
+    return { messageId: this.enqueue(queue, message, now).messageId, duplicate: false };
+  }
+
+  private enqueue(queue: Queue, message: OutgoingMessage, now: number): QueuedMessage {
     const queued: QueuedMessage = {
       messageId: randomUUID(),
       body: message.body,
@@ -144,27 +229,103 @@ export class QueueStore {
       expiresAt: now + Number(queue.attributes.MessageRetentionPeriod) * 1000,
       receiveCount: 0,
       inFlight: [],
+      ...(message.groupId !== undefined ? { groupId: message.groupId } : {}),
+      ...(isFifo(queue) ? { deduplicationId: message.deduplicationId, sequenceNumber: this.nextSequenceNumber(queue, now) } : {}),
     };
     queue.messages.push(queued);
     this.changed(queue);
     return queued;
   }
 
-  /** Receives up to `max` visible messages, oldest first, hiding each for `visibilitySeconds`. */
+  /** Increasing within the queue, twenty digits or so, with gaps: SQS's are, and clients must not count on more. */
+  private nextSequenceNumber(queue: Queue, now: number): string {
+    const fromClock = BigInt(now) * 10_000_000n;
+    queue.lastSequenceNumber = fromClock > queue.lastSequenceNumber ? fromClock : queue.lastSequenceNumber + 1n;
+    return queue.lastSequenceNumber.toString();
+  }
+
+  /**
+   * Receives up to `max` visible messages, hiding each for `visibilitySeconds`: oldest first on a
+   * standard queue. On a FIFO queue, as the SQS Developer Guide's "FIFO queue delivery logic" has
+   * it: as many messages of one group as possible, in order, then of the next group; never a
+   * message of a group that has a message in flight, nor one behind a message not yet visible.
+   * A message already received maxReceiveCount times is moved to the RedrivePolicy's dead-letter
+   * queue instead of being received again.
+   */
   receive(queue: Queue, max: number, visibilitySeconds: number): { message: QueuedMessage; receiptHandle: string }[] {
     const now = this.now();
     this.expire(queue, now);
-    const received = queue.messages
-      .filter((message) => stateAt(message, now) === 'visible')
-      .slice(0, max)
-      .map((message) => {
-        message.receiveCount++;
-        message.firstReceivedAt ??= now;
-        message.inFlight.push({ from: now, until: now + visibilitySeconds * 1000 });
-        return { message, receiptHandle: receiptHandle({ queueArn: queue.arn, messageId: message.messageId, receive: message.receiveCount }) };
-      });
-    if (received.length > 0) this.changed(queue);
+    const redrive = redrivePolicyOf(queue);
+    const deadLetterQueue = redrive && this.queues.get(redrive.deadLetterTargetArn);
+    const moved: QueuedMessage[] = [];
+    const chosen: QueuedMessage[] = [];
+    const take = (message: QueuedMessage) => {
+      if (redrive && deadLetterQueue && message.receiveCount >= redrive.maxReceiveCount) moved.push(message);
+      else chosen.push(message);
+    };
+    if (isFifo(queue)) {
+      const groups = new Map<string, QueuedMessage[]>();
+      for (const message of queue.messages) {
+        if (stateAt(message, now) === 'gone') continue;
+        const group = groups.get(message.groupId ?? '') ?? [];
+        group.push(message);
+        groups.set(message.groupId ?? '', group);
+      }
+      // Map order is the order of each group's oldest message.
+      for (const group of groups.values()) {
+        if (chosen.length >= max) break;
+        if (group.some((message) => stateAt(message, now) === 'in-flight')) continue;
+        for (const message of group) {
+          if (chosen.length >= max || stateAt(message, now) !== 'visible') break;
+          take(message);
+        }
+      }
+    } else {
+      for (const message of queue.messages) {
+        if (chosen.length >= max) break;
+        if (stateAt(message, now) === 'visible') take(message);
+      }
+    }
+    const received = chosen.map((message) => {
+      message.receiveCount++;
+      message.firstReceivedAt ??= now;
+      message.inFlight.push({ from: now, until: now + visibilitySeconds * 1000 });
+      return { message, receiptHandle: receiptHandle({ queueArn: queue.arn, messageId: message.messageId, receive: message.receiveCount }) };
+    });
+    if (deadLetterQueue && moved.length > 0) {
+      for (const message of moved) this.moveToDeadLetterQueue(queue, message, deadLetterQueue, now);
+      this.changed(deadLetterQueue);
+    }
+    if (received.length > 0 || moved.length > 0) this.changed(queue);
     return received;
+  }
+
+  /**
+   * A standard queue's message keeps its enqueue timestamp in the dead-letter queue, and so expires
+   * by it; a FIFO queue's gets a new one (SQS Developer Guide, "Setting-up dead-letter queue
+   * retention"). Its ID, body, attributes and receive count go with it.
+   */
+  private moveToDeadLetterQueue(source: Queue, message: QueuedMessage, deadLetterQueue: Queue, now: number): void {
+    message.removedAt = now;
+    const fifo = isFifo(deadLetterQueue);
+    const sentAt = fifo ? now : message.sentAt;
+    deadLetterQueue.messages.push({
+      messageId: message.messageId,
+      body: message.body,
+      attributes: message.attributes,
+      senderId: message.senderId,
+      sentAt,
+      arrivedAt: now,
+      availableAt: now,
+      expiresAt: sentAt + Number(deadLetterQueue.attributes.MessageRetentionPeriod) * 1000,
+      receiveCount: message.receiveCount,
+      ...(message.firstReceivedAt !== undefined ? { firstReceivedAt: message.firstReceivedAt } : {}),
+      inFlight: [],
+      ...(message.groupId !== undefined ? { groupId: message.groupId } : {}),
+      ...(message.deduplicationId !== undefined ? { deduplicationId: message.deduplicationId } : {}),
+      ...(fifo ? { sequenceNumber: this.nextSequenceNumber(deadLetterQueue, now) } : {}),
+      deadLetterSourceArn: source.arn,
+    });
   }
 
   lookupReceipt(queue: Queue, handle: string): ReceiptLookup {
@@ -265,7 +426,10 @@ export class QueueStore {
     if (!Number.isFinite(next)) return;
     const wake = { at: next, cancel: new AbortController() };
     this.wake = wake;
-    void this.clock.sleepUntil(new Date(next), wake.cancel.signal).then(() => {
+    const sleep = () => this.clock.sleepUntil(new Date(next), wake.cancel.signal);
+    // The store's own wake-up is nobody's work: whatever changed the queue (a request, a delivery)
+    // must not be taken for asleep on the clock meanwhile.
+    void (this.clock.activity?.detached(sleep) ?? sleep()).then(() => {
       if (wake.cancel.signal.aborted || this.shutdown.signal.aborted) return;
       this.wake = undefined;
       const at = this.now();
@@ -282,7 +446,7 @@ export class QueueStore {
 type MessageState = 'delayed' | 'visible' | 'in-flight' | 'gone';
 
 function stateAt(message: QueuedMessage, at: number): MessageState {
-  if (at < message.sentAt || (message.removedAt !== undefined && at >= message.removedAt) || at >= message.expiresAt) return 'gone';
+  if (at < (message.arrivedAt ?? message.sentAt) || (message.removedAt !== undefined && at >= message.removedAt) || at >= message.expiresAt) return 'gone';
   if (at < message.availableAt) return 'delayed';
   return message.inFlight.some((span) => span.from <= at && at < span.until) ? 'in-flight' : 'visible';
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.ts';
 import { AwsServiceError, epochSeconds, type EventSink, type FaultInjector, type JsonObject, type JsonService, type RequestContext } from '../protocol.ts';
-import { allStates, type Definition } from './definition.ts';
+import { allStates, type Definition, type StateDefinition } from './definition.ts';
+import { TaskTokens, takeTimeoutSeconds } from './task-tokens.ts';
 import { executionStatusChangeEvent } from './execution-events.ts';
 import { RetryBackoff, VIRTUAL_WAIT_RESOURCE, onVirtualTime, virtualWait } from './virtual-time.ts';
 
@@ -47,6 +48,8 @@ export interface EmbeddedStepFunctionsOptions {
   faults?: FaultInjector;
   /** Where `Step Functions Execution Status Change` events go (the default bus). */
   emit?: EventSink;
+  /** SendMessage on the embedded SQS, for `arn:aws:states:::sqs:sendMessage` Tasks. */
+  sendQueueMessage?: (input: JsonObject) => Promise<unknown>;
 }
 
 // Execution names (AWS StartExecution): 1 to 80 characters, none of whitespace, brackets,
@@ -67,6 +70,8 @@ export class EmbeddedStepFunctions implements JsonService {
   private readonly invokeFunction: EmbeddedStepFunctionsOptions['invokeFunction'];
   private readonly faults: FaultInjector | undefined;
   private readonly emit: EventSink | undefined;
+  private readonly sendQueueMessage: EmbeddedStepFunctionsOptions['sendQueueMessage'];
+  private readonly tokens: TaskTokens;
   private closed = false;
 
   constructor(options: EmbeddedStepFunctionsOptions) {
@@ -74,6 +79,8 @@ export class EmbeddedStepFunctions implements JsonService {
     this.invokeFunction = options.invokeFunction;
     this.faults = options.faults;
     this.emit = options.emit;
+    this.sendQueueMessage = options.sendQueueMessage;
+    this.tokens = new TaskTokens(options.clock);
   }
 
   registerStateMachine(arn: string, definition: Definition, type: 'STANDARD' | 'EXPRESS' = 'STANDARD'): void {
@@ -87,6 +94,12 @@ export class EmbeddedStepFunctions implements JsonService {
     switch (operation) {
       case 'StartExecution':
         return this.startExecution(input);
+      case 'SendTaskSuccess':
+        return this.tokens.succeed(input);
+      case 'SendTaskFailure':
+        return this.tokens.fail(input);
+      case 'SendTaskHeartbeat':
+        return this.tokens.heartbeat(input);
       case 'DescribeExecution':
         return this.describeExecution(this.execution(input.executionArn));
       case 'ListExecutions':
@@ -168,7 +181,9 @@ export class EmbeddedStepFunctions implements JsonService {
       }
       throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const execution = this.run(machine, executionArn, name, input, parsedInput);
+    // An execution is not the work of whoever started it: its waits belong to no request.
+    const start = () => this.run(machine, executionArn, name, input, parsedInput);
+    const execution = this.clock.activity ? this.clock.activity.detached(start) : start();
     return { executionArn, startDate: epochSeconds(execution.startDate) };
   }
 
@@ -221,7 +236,9 @@ export class EmbeddedStepFunctions implements JsonService {
         }
         const original = tasks.get(stateName) ?? state;
         try {
-          const result = await withTimeout(this.invokeTask(resource, payload), original.TimeoutSeconds as number | undefined);
+          const result = resource.endsWith('.waitForTaskToken')
+            ? await this.waitForTaskToken(execution, resource, original, payload)
+            : await withTimeout(this.invokeTask(resource, payload), original.TimeoutSeconds as number | undefined);
           backoff.succeeded(stateName, payload);
           return result as never;
         } catch (error) {
@@ -311,6 +328,39 @@ export class EmbeddedStepFunctions implements JsonService {
   private announce(execution: Execution): void {
     if (this.closed || this.stateMachines.get(execution.stateMachineArn)?.type !== 'STANDARD') return;
     this.emit?.(executionStatusChangeEvent(execution, execution.stopDate ?? execution.startDate));
+  }
+
+  /** A callback Task: hands its token over (an SQS message, a Lambda invocation) and waits for the answer. */
+  private waitForTaskToken(execution: Execution, resource: string, state: StateDefinition, payload: unknown): Promise<unknown> {
+    const { parameters, timeoutSeconds } = takeTimeoutSeconds(payload);
+    const integration = resource.slice(0, -'.waitForTaskToken'.length);
+    return this.tokens.wait({
+      executionArn: execution.executionArn,
+      parameters,
+      timeoutSeconds: timeoutSeconds ?? (state.TimeoutSeconds as number | undefined),
+      signal: execution.abort.signal,
+      start: async (withToken) => {
+        if (integration === 'arn:aws:states:::lambda:invoke') {
+          const { FunctionName, Payload } = (withToken ?? {}) as { FunctionName?: string; Payload?: unknown };
+          await this.invokeFunction(String(FunctionName), Payload);
+          return;
+        }
+        if (integration === 'arn:aws:states:::sqs:sendMessage') {
+          if (!this.sendQueueMessage) throw statesRuntime('the embedded Step Functions has no SQS to send to');
+          const { MessageBody, ...message } = (withToken ?? {}) as Record<string, unknown>;
+          try {
+            await this.sendQueueMessage({ ...message, MessageBody: typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody) });
+          } catch (error) {
+            // Step Functions names a service integration's error <Service>.<code>.
+            const failure = new Error(error instanceof Error ? error.message : String(error));
+            failure.name = `SQS.${error instanceof AwsServiceError ? error.code : 'SdkClientException'}`;
+            throw failure;
+          }
+          return;
+        }
+        throw statesRuntime(`the embedded Step Functions cannot wait for a task token on ${resource}`);
+      },
+    });
   }
 
   private async invokeTask(resource: string, payload: unknown): Promise<unknown> {
@@ -411,6 +461,12 @@ function summarise(execution: Execution): JsonObject {
     startDate: epochSeconds(execution.startDate),
     ...(execution.stopDate ? { stopDate: epochSeconds(execution.stopDate) } : {}),
   };
+}
+
+function statesRuntime(message: string): Error {
+  const error = new Error(message);
+  error.name = 'States.Runtime';
+  return error;
 }
 
 /** A Task's TimeoutSeconds, on the real clock: the handler's work takes real time. */

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Definition, StateDefinition } from './definition.ts';
+import { TASK_TOKEN_PLACEHOLDER, TIMEOUT_SECONDS_FIELD } from './task-tokens.ts';
 
 /**
  * aws-local-stepfunctions waits and backs off on the real clock (setTimeout, Date.now). To put
@@ -46,14 +47,25 @@ export function onVirtualTime(definition: Definition, timeScale: number): Virtua
         }
         if (state.Type === 'Task') {
           tasks.set(name, state);
-          return [name, { ...state, TimeoutSeconds: WAIT_TASK_TIMEOUT_SECONDS }];
+          const { TimeoutSecondsPath: timeoutPath, ...task } = state;
+          const rewritten: StateDefinition = { ...task, TimeoutSeconds: WAIT_TASK_TIMEOUT_SECONDS };
+          if (String(state.Resource).endsWith('.waitForTaskToken')) {
+            // The token, and the seconds TimeoutSecondsPath selects, reach the embedded Step
+            // Functions through the parameters: see task-tokens.ts.
+            rewritten.Parameters = {
+              ...(withTokenPlaceholder(state.Parameters ?? {}) as Record<string, unknown>),
+              ...(typeof timeoutPath === 'string' ? { [`${TIMEOUT_SECONDS_FIELD}.$`]: timeoutPath } : {}),
+            };
+          }
+          return [name, rewritten];
         }
         const rewritten: StateDefinition = { ...state };
         if (Array.isArray(state.Retry)) {
           rewritten.Retry = (state.Retry as Record<string, unknown>[]).map((retrier) => ({
             ...retrier,
-            IntervalSeconds: ((retrier.IntervalSeconds as number | undefined) ?? 1) / timeScale,
-            ...(retrier.MaxDelaySeconds !== undefined ? { MaxDelaySeconds: (retrier.MaxDelaySeconds as number) / timeScale } : {}),
+            // A discrete clock (time scale 0) takes no real time at all.
+            IntervalSeconds: timeScale > 0 ? ((retrier.IntervalSeconds as number | undefined) ?? 1) / timeScale : 0,
+            ...(retrier.MaxDelaySeconds !== undefined ? { MaxDelaySeconds: timeScale > 0 ? (retrier.MaxDelaySeconds as number) / timeScale : 0 } : {}),
           }));
         }
         for (const field of ['ItemProcessor', 'Iterator'] as const) {
@@ -66,6 +78,17 @@ export function onVirtualTime(definition: Definition, timeScale: number): Virtua
   });
   const { TimeoutSeconds: timeoutSeconds, ...machine } = definition;
   return { definition: rewrite(machine as Definition), waits, tasks, timeoutSeconds: typeof timeoutSeconds === 'number' ? timeoutSeconds : undefined };
+}
+
+/** Parameters with every `"x.$": "$$.Task.Token"` made `"x": <placeholder>`. */
+function withTokenPlaceholder(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withTokenPlaceholder);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) =>
+      key.endsWith('.$') && item === '$$.Task.Token' ? [key.slice(0, -2), TASK_TOKEN_PLACEHOLDER] : [key, withTokenPlaceholder(item)],
+    ),
+  );
 }
 
 interface Retrier {

@@ -88,7 +88,8 @@ describe('the main job (npm start)', () => {
     running = job.child;
     expect(await job.exit).toBe(0);
     const output = job.output();
-    expect(output).toMatch(/deletion scheduled: KMS will delete the key on \S+ \(30-day waiting period\)/);
+    expect(output).toMatch(/keys handed to the key erasure queue/);
+    expect(output).toMatch(/disabled, deletion scheduled: KMS will delete arn:aws:kms:\S+ on \S+ \(30-day waiting period\)/);
     expect(output).toMatch(/refused: KMSInvalidStateException: arn:aws:kms:\S+ is pending deletion\./);
     expect(output).toContain('"detail-type": "AWS API Call via CloudTrail"');
     expect(output).toContain('checked: DescribeKey answers NotFoundException');

@@ -1,4 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
@@ -6,14 +7,15 @@ import { createSubjectKey, notificationsOf, publishClosure, sampleClosure, keySt
 
 /**
  * The whole path on the embedded AWS, no mocks: an event on the closure bus, the rule, intake, the
- * state machine, KMS, SNS. The virtual clock runs a million times faster than real time, so the
- * 30-day waiting period of serverless.yml's default settings passes in under three seconds.
+ * state machine, the key erasure queue and its worker, KMS, SNS. The virtual clock is discrete:
+ * it stands still while anything works and jumps to the next instant something waits for, so the
+ * 30-day waiting period of serverless.yml's default settings takes only the handlers' real time.
  */
 let aws: EmbeddedAws;
 let kms: KMSClient;
 
 beforeAll(async () => {
-  aws = await startEmbeddedAws({ timeScale: 1_000_000, environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' }, log: () => undefined });
+  aws = await startEmbeddedAws({ environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' }, log: () => undefined });
   kms = new KMSClient(aws.clientConfig);
 }, 60_000);
 afterAll(async () => aws?.close());
@@ -29,7 +31,7 @@ describe('an AccountClosed event, end to end', () => {
   it("erases the subject's key and publishes scheduled, then completed with a certificate", async () => {
     const key = await createSubjectKey(kms, 'e2e-happy');
     await publishClosure(aws, sampleClosure('e2e-happy').detail);
-    await aws.idle();
+    await aws.runToCompletion();
 
     expect(executionsOf('e2e-happy')).toEqual([expect.objectContaining({ status: 'SUCCEEDED' })]);
     expect(await keyState(key.keyId)).toBe('NotFoundException');
@@ -38,12 +40,28 @@ describe('an AccountClosed event, end to end', () => {
     expect(notifications[1]?.body.certificate.certificate.sanitized.keys).toEqual([expect.objectContaining({ keyArn: key.arn })]);
   });
 
+  it('disables and schedules the key within seconds of the closure, and asks KMS only once, at the deletion date', async () => {
+    await createSubjectKey(kms, 'e2e-timeline');
+    await publishClosure(aws, sampleClosure('e2e-timeline').detail);
+    await aws.runToCompletion();
+
+    const [execution] = executionsOf('e2e-timeline');
+    const { events = [] } = await new SFNClient(aws.clientConfig).send(new GetExecutionHistoryCommand({ executionArn: execution?.executionArn }));
+    const started = events.find((event) => event.type === 'ExecutionStarted')?.timestamp?.getTime() ?? 0;
+    const erased = events.find((event) => event.stateExitedEventDetails?.name === 'EraseKeysAtQuotaPace');
+    const { keys } = JSON.parse(erased?.stateExitedEventDetails?.output ?? '{}').erased as { keys: { deletionDate: string }[] };
+    expect((erased?.timestamp?.getTime() ?? Infinity) - started).toBeLessThan(60_000);
+    const checks = events.filter((event) => event.stateEnteredEventDetails?.name === 'CheckDeletion');
+    expect(checks).toHaveLength(1);
+    expect(checks[0]?.timestamp?.getTime()).toBeGreaterThanOrEqual(Date.parse(keys[0]?.deletionDate ?? ''));
+  });
+
   it('starts one erasure for a duplicate delivery', async () => {
     const key = await createSubjectKey(kms, 'e2e-duplicate');
     const detail = sampleClosure('e2e-duplicate').detail;
     await publishClosure(aws, detail);
     await publishClosure(aws, detail);
-    await aws.idle();
+    await aws.runToCompletion();
 
     expect(executionsOf('e2e-duplicate')).toHaveLength(1);
     expect(await keyState(key.keyId)).toBe('NotFoundException');
@@ -51,13 +69,11 @@ describe('an AccountClosed event, end to end', () => {
     expect(kinds).toEqual(['scheduled', 'completed']);
   });
 
-
-
   it("refuses an alias that points at another subject's key: the key untouched, on-call alerted", async () => {
     const victim = await createSubjectKey(kms, 'e2e-victim');
     await createSubjectKey(kms, 'e2e-victim', { alias: 'alias/erasure/subject/e2e-attacker' });
     await publishClosure(aws, sampleClosure('e2e-attacker').detail);
-    await aws.idle();
+    await aws.runToCompletion();
 
     expect(executionsOf('e2e-attacker')).toEqual([expect.objectContaining({ status: 'FAILED' })]);
     expect(await keyState(victim.keyId)).toBe('Enabled');
@@ -69,7 +85,7 @@ describe('an AccountClosed event, end to end', () => {
     const own = await createSubjectKey(kms, 'e2e-managed');
     const managed = aws.kms.createAwsManagedKey(aws.deployment.region, 'alias/aws/s3');
     await publishClosure(aws, sampleClosure('e2e-managed', { keyIds: [managed.keyId] }).detail);
-    await aws.idle();
+    await aws.runToCompletion();
 
     expect(executionsOf('e2e-managed')).toEqual([expect.objectContaining({ status: 'FAILED' })]);
     expect(await keyState(own.keyId)).toBe('Enabled');
@@ -80,7 +96,7 @@ describe('an AccountClosed event, end to end', () => {
 
   it('puts a malformed event in the dead-letter queue with its error and event id, once, without retrying it', async () => {
     await publishClosure(aws, { subjectId: 'e2e-malformed', closedAt: 'not a date' });
-    await aws.idle();
+    await aws.runToCompletion();
 
     const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).filter((candidate) => candidate.body.subject === fingerprintSubject('e2e-malformed'));
     expect(letters).toEqual([expect.objectContaining({ body: expect.objectContaining({ error: 'ClosureEventInvalid', eventId: expect.any(String), reason: expect.stringContaining('detail.closedAt') }) })]);
@@ -93,7 +109,7 @@ describe('an AccountClosed event, end to end', () => {
   it('refuses an event from a source that is not allowed into the dead-letter queue, the key untouched', async () => {
     const key = await createSubjectKey(kms, 'e2e-foreign-source');
     await publishClosure(aws, sampleClosure('e2e-foreign-source').detail, 'com.example.attacker');
-    await aws.idle();
+    await aws.runToCompletion();
     expect(await keyState(key.keyId)).toBe('Enabled');
     expect(executionsOf('e2e-foreign-source')).toEqual([]);
     const letters = aws.queues.messages(aws.arnOf('ClosureDeadLetterQueue')).filter((letter) => letter.body.subject === fingerprintSubject('e2e-foreign-source'));

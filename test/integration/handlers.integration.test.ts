@@ -1,7 +1,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
+import { wholeSecondsAfter } from '../../functions/lib/erasure/deletion-verification.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { createSubjectKey, sampleClosure, keyStateOf } from '../support/embedded.ts';
 import { erasureRequestFor } from '../support/settings.ts';
@@ -69,29 +70,65 @@ describe('the key tasks against the embedded KMS', () => {
     await expect(invoke('resolveKeys', { execution, request: requestFor('int-resolve', [foreign.keyId]) })).rejects.toMatchObject({ name: 'KeyNotOwnedBySubject' });
   });
 
-  it('disableKey, scheduleDeletion and checkDeletion carry a key to its deletion', async () => {
+  it('eraseKeys disables and schedules the keys an execution hands it through its queue, and answers it; checkDeletion proves the deletion', async () => {
     const own = await createSubjectKey(kms, 'int-lifecycle');
-    const [key] = (await invoke('resolveKeys', { execution, request: requestFor('int-lifecycle') })) as Record<string, unknown>[];
     const request = requestFor('int-lifecycle');
+    const sfn = new SFNClient(aws.clientConfig);
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: aws.arnOf('ErasureStateMachine'), name: 'erasure-int-lifecycle', input: JSON.stringify({ request }) }),
+    );
 
-    await expect(invoke('disableKey', { execution, request, key })).resolves.toMatchObject({ outcome: 'disabled' });
-    expect(await keyState(own.keyId)).toBe('Disabled');
+    const erased = (await stateOutput(sfn, executionArn ?? '', 'EraseKeysAtQuotaPace')).erased as { keys: { deletionDate: string }[]; firstCheckAt: string };
+    expect(await keyState(own.keyId)).toBe('PendingDeletion');
+    expect(erased.keys).toEqual([expect.objectContaining({ keyArn: own.arn, keyState: 'PendingDeletion', pendingWindowDays: 30, alreadyScheduled: false })]);
+    const deletionDate = Date.parse(erased.keys[0]?.deletionDate ?? '');
+    expect(deletionDate - aws.clock.now().getTime()).toBeGreaterThan(29.9 * DAY);
+    expect(erased.firstCheckAt).toBe(wholeSecondsAfter(deletionDate));
 
-    const scheduled = (await invoke('scheduleDeletion', { execution, request, key })) as { deletionDate: string; pendingWindowDays: number };
-    expect(scheduled.pendingWindowDays).toBe(30);
-    expect(Date.parse(scheduled.deletionDate) - aws.clock.now().getTime()).toBeGreaterThan(29.9 * DAY);
-    await expect(invoke('scheduleDeletion', { execution, request, key })).resolves.toMatchObject({ alreadyScheduled: true, deletionDate: scheduled.deletionDate });
-    await expect(invoke('disableKey', { execution, request, key })).resolves.toMatchObject({ outcome: 'already-pending-deletion' });
-
-    const pending = (await invoke('checkDeletion', { execution, request, keys: [scheduled] })) as { status: string; nextCheckAt: string };
+    const pending = (await invoke('checkDeletion', { execution, request, keys: erased.keys })) as { status: string; nextCheckAt: string };
     expect(pending.status).toBe('Pending');
-    expect(Date.parse(pending.nextCheckAt)).toBeGreaterThanOrEqual(Date.parse(scheduled.deletionDate));
+    expect(Date.parse(pending.nextCheckAt)).toBeGreaterThanOrEqual(deletionDate);
 
     aws.clock.advance(31 * DAY);
-    await expect(invoke('checkDeletion', { execution, request, keys: [scheduled] })).resolves.toMatchObject({ status: 'Deleted' });
+    await expect(invoke('checkDeletion', { execution, request, keys: erased.keys })).resolves.toMatchObject({ status: 'Deleted' });
     expect(await keyState(own.keyId)).toBe('NotFoundException');
+    // The execution, woken by the same 31 days, finds the key deleted too.
+    expect(await endOf(sfn, executionArn ?? '')).toBe('SUCCEEDED');
+  });
+
+  it('eraseKeys touches no key for a task token no execution waits on', async () => {
+    const own = await createSubjectKey(kms, 'int-not-waiting');
+    const [key] = (await invoke('resolveKeys', { execution, request: requestFor('int-not-waiting') })) as Record<string, unknown>[];
+    const body = JSON.stringify({ taskToken: 'a-token-nobody-waits-on', execution, request: requestFor('int-not-waiting'), keys: [key] });
+    const message = { messageId: 'm-1', receiptHandle: 'r-1', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSource: 'aws:sqs', eventSourceARN: aws.arnOf('KeyErasureQueue') };
+
+    await expect(invoke('eraseKeys', { Records: [message] })).resolves.toEqual({ batchItemFailures: [] });
+    expect(await keyState(own.keyId)).toBe('Enabled');
   });
 });
+
+async function endOf(sfn: SFNClient, executionArn: string): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const { status = 'RUNNING' } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (status !== 'RUNNING' || Date.now() - started > 20_000) return status;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The output of a state once the execution has left it, read from the execution's history. */
+async function stateOutput(sfn: SFNClient, executionArn: string, stateName: string): Promise<Record<string, unknown>> {
+  const started = Date.now();
+  for (;;) {
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+    const exited = events.find((event) => event.stateExitedEventDetails?.name === stateName);
+    if (exited) return JSON.parse(exited.stateExitedEventDetails?.output ?? '{}');
+    const failed = events.find((event) => event.type === 'ExecutionFailed');
+    if (failed) throw new Error(`the execution failed: ${JSON.stringify(failed.executionFailedEventDetails)}`);
+    if (Date.now() - started > 20_000) throw new Error(`the execution never left ${stateName}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('one embedded AWS per process', () => {
   it('refuses to start a second while one runs, since the handlers would share it', async () => {

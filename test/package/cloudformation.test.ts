@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureBundles } from '../../bench/bundles.ts';
 import { useFunctionEnvironment } from '../support/settings.ts';
 
 const run = promisify(execFile);
@@ -84,9 +85,35 @@ describe('the packaged CloudFormation template', () => {
     for (const statement of policies) expect([statement.Action].flat()).not.toContain('kms:*');
   });
 
-  it('gives the key eraser role only DescribeKey besides the guarded actions', () => {
-    const actions = statements(resources.KeyEraserRole as Resource).flatMap((statement: any) => [statement.Action].flat());
-    expect(actions.sort()).toEqual(['kms:DeleteImportedKeyMaterial', 'kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion']);
+  it('gives the key eraser role only DescribeKey besides the guarded actions, its queue and the answers to waiting erasures', () => {
+    const granted = statements(resources.KeyEraserRole as Resource);
+    const actions = granted.flatMap((statement: any) => [statement.Action].flat());
+    expect(actions.filter((action: string) => action.startsWith('kms:')).sort()).toEqual(['kms:DeleteImportedKeyMaterial', 'kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion']);
+    expect(granted).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: { 'Fn::GetAtt': ['KeyErasureQueue', 'Arn'] } }),
+    );
+    const answering = granted.find((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('states:')));
+    expect([answering?.Action].flat().sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+    // The erasure state machine's ARN (serverless-step-functions writes its Ref out as a Fn::Sub).
+    expect(JSON.stringify(answering?.Resource)).toMatch(/stateMachine:crypto-erasure-test"/);
+    expect(actions.filter((action: string) => !/^(kms|sqs|states):/.test(action))).toEqual([]);
+  });
+
+  it("hands every erasure's keys to one paced worker: a FIFO queue drained by eraseKeys alone, one instance at a time", () => {
+    const queue = resources.KeyErasureQueue as Resource;
+    expect(queue.Properties).toMatchObject({ FifoQueue: true, QueueName: 'crypto-erasure-key-erasures-test.fifo', SqsManagedSseEnabled: true });
+    const worker = resources.EraseKeysLambdaFunction as Resource;
+    expect(worker.Properties).toMatchObject({ Handler: 'functions/erase-keys.handler', ReservedConcurrentExecutions: 1, Role: { 'Fn::GetAtt': ['KeyEraserRole', 'Arn'] } });
+    // Lambda's advice for an SQS event source: a visibility timeout of six times the function's timeout.
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Properties.Timeout);
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
+    expect(mappings).toEqual([
+      expect.objectContaining({ EventSourceArn: { 'Fn::GetAtt': ['KeyErasureQueue', 'Arn'] }, FunctionName: { 'Fn::GetAtt': ['EraseKeysLambdaFunction', 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'] }),
+    ]);
+    expect(mappings[0]?.BatchSize).toBeLessThanOrEqual(10);
+    expect(statements(resources.ErasureStateMachineRole as Resource)).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['KeyErasureQueue', 'Arn'] }] }),
+    );
   });
 
   it('keeps the ledger durable: on-demand, point-in-time recovery, deletion protection, retained, no TTL', () => {
@@ -162,7 +189,7 @@ describe('the packaged CloudFormation template', () => {
 });
 
 describe('the packaged functions', () => {
-  const functionNames = ['intake', 'resolveKeys', 'disableKey', 'scheduleDeletion', 'checkDeletion', 'notify', 'recordExecutionEnd', 'alertKeyUse', 'recordKeyDeletion', 'auditKeys'];
+  const functionNames = ['intake', 'resolveKeys', 'eraseKeys', 'awaitKeyDeletion', 'checkDeletion', 'notify', 'recordExecutionEnd', 'alertKeyUse', 'recordKeyDeletion', 'auditKeys'];
   // The environment serverless.yml gives them: they read their settings when they start.
   beforeAll(() => useFunctionEnvironment());
 
@@ -194,6 +221,54 @@ describe('the packaged functions', () => {
       useFunctionEnvironment();
     }
   });
+});
+
+describe('the packages Lambda loads', () => {
+  // Each function as the template deploys it: its zip, and the module its handler names.
+  const deployed = () =>
+    ofType('AWS::Lambda::Function').map(([, fn]) => ({
+      zip: join(packageDir, basename(fn.Properties.Code.S3Key)),
+      module: String(fn.Properties.Handler).replace(/\.[^.]+$/, ''),
+      environment: fn.Properties.Environment?.Variables ?? {},
+    }));
+
+  it('keeps every function zip under 350,000 bytes, with no source map inside', async () => {
+    for (const { zip } of deployed()) {
+      expect(statSync(zip).size, basename(zip)).toBeLessThan(350_000);
+      const { stdout: listing } = await run('python3', ['-m', 'zipfile', '-l', zip]);
+      expect(listing, basename(zip)).not.toMatch(/\.map\s/);
+    }
+  });
+
+  it('has Node load no source map at init', () => {
+    for (const { environment } of deployed()) expect(String(environment.NODE_OPTIONS ?? '')).not.toContain('--enable-source-maps');
+  });
+
+  it('writes each bundle\'s source map beside the package, naming the repository\'s sources', () => {
+    for (const { module } of deployed()) {
+      const map = join(packageDir, 'source-maps', `${module}.mjs.map`);
+      expect(existsSync(map), map).toBe(true);
+      expect(JSON.parse(readFileSync(map, 'utf8')).sources).toContain(`${module}.ts`);
+    }
+  });
+
+  it('bundles zod/mini only: classic zod (450 KB minified), alone or through Powertools\' schemas, stays out', () => {
+    for (const { module } of deployed()) {
+      const sources: string[] = JSON.parse(readFileSync(join(packageDir, 'source-maps', `${module}.mjs.map`), 'utf8')).sources;
+      expect(sources.filter((source) => /node_modules\/zod\/v4\/classic\/|@aws-lambda-powertools\/parser\/lib\/esm\/schemas\//.test(source)), module).toEqual([]);
+      expect(sources.some((source) => source.includes('node_modules/zod/v4/mini/')), module).toBe(true);
+    }
+  });
+
+  it('are measured by the bench: each zip\'s size, and its cold import against its AWS SDK clients alone', async () => {
+    const measured = await measureBundles({ packageDir, repetitions: 1 });
+    expect(measured.map((bundle) => bundle.name).sort()).toEqual(deployed().map(({ zip }) => basename(zip, '.zip')).sort());
+    for (const bundle of measured) {
+      expect(bundle.bytes).toBe(statSync(join(packageDir, `${bundle.name}.zip`)).size);
+      expect(bundle.initRatio, bundle.name).toBeGreaterThan(0);
+      expect(Number.isFinite(bundle.initRatio), bundle.name).toBe(true);
+    }
+  }, 120_000);
 });
 
 describe('deploy-time settings', () => {

@@ -2,19 +2,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allStates } from '../../embedded-aws/stepfunctions/definition.ts';
-import { RECHECK_INTERVAL_MS, wholeSecondsAfter } from '../../functions/lib/erasure/deletion-verification.ts';
+import { RECHECK_INTERVAL_MS } from '../../functions/lib/erasure/deletion-verification.ts';
 import type { SignedCertificate } from '../../functions/lib/erasure/certificate.ts';
 import { verifyCertificate } from '../../functions/lib/erasure/certificate-verification.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { erasureDefinition, runErasure } from '../support/erasure-run.ts';
 import { COMPLETED_ERASURE_EVENTS } from '../support/ledger-double.ts';
 import { KmsDouble, arnOf, throttled } from '../support/kms-double.ts';
+import { KMSInternalException } from '@aws-sdk/client-kms';
 import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../support/settings.ts';
 
 const validateAsl = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 
 const START = new Date('2026-11-20T10:00:00Z');
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const input = {
   request: {
     subjectId: 'user-1',
@@ -28,6 +30,10 @@ const input = {
 };
 
 beforeAll(() => useFunctionEnvironment());
+
+function kmsInternalError(): KMSInternalException {
+  return new KMSInternalException({ message: 'An internal error occurred', $metadata: { httpStatusCode: 500 } });
+}
 
 describe('the erasure state machine definition', () => {
   let definition: Awaited<ReturnType<typeof erasureDefinition>>;
@@ -53,19 +59,33 @@ describe('the erasure state machine definition', () => {
     expect([...allStates(definition).values()].filter((state) => 'QueryLanguage' in state || 'Arguments' in state || 'Output' in state)).toEqual([]);
   });
 
-  it('waits with one TimestampPath wait, never a fixed daily loop', () => {
-    const waits = [...allStates(definition).values()].filter((state) => state.Type === 'Wait');
-    expect(waits).toEqual([expect.objectContaining({ TimestampPath: '$.verification.nextCheckAt' })]);
+  it('never waits a fixed interval: whatever comes before a check waits as long as the erasure computed', () => {
+    const states = [...allStates(definition)];
+    expect(states.filter(([, state]) => state.Type === 'Wait' && (state.Seconds !== undefined || state.Timestamp !== undefined))).toEqual([]);
+    const leadsToCheck = (state: Record<string, unknown>) =>
+      state.Next === 'CheckDeletion' || ((state.Catch as { Next: string }[] | undefined) ?? []).some((catcher) => catcher.Next === 'CheckDeletion');
+    const beforeChecks = states.filter(([, state]) => leadsToCheck(state) && state.Type !== 'Choice');
+    expect(beforeChecks.length).toBeGreaterThanOrEqual(2);
+    for (const [, state] of beforeChecks) expect(state.TimestampPath ?? state.SecondsPath ?? state.TimeoutSecondsPath).toMatch(/^\$\.(erased|verification)\./);
   });
 
-  it('retries throttling and 5xx with full jitter and a cap on the delay, on every task', () => {
-    const tasks = [...allStates(definition).values()].filter((state) => state.Type === 'Task');
-    expect(tasks).toHaveLength(8);
-    for (const task of tasks) {
+  it('retries throttling and 5xx with full jitter and a cap on the delay, on every Lambda task', () => {
+    const lambdaTasks = [...allStates(definition).values()].filter((state) => state.Type === 'Task' && String(state.Resource).startsWith('arn:aws:lambda:'));
+    expect(lambdaTasks).toHaveLength(6);
+    for (const task of lambdaTasks) {
       const [transient] = task.Retry as { ErrorEquals: string[]; JitterStrategy: string; MaxDelaySeconds: number }[];
       expect(transient?.ErrorEquals).toEqual(expect.arrayContaining(['ThrottlingException', 'AwsServerError']));
       expect(transient).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
     }
+  });
+
+  it('hands the keys to the key erasure queue with a task token, retrying SQS failures with full jitter, and waits a bounded time', () => {
+    const task = allStates(definition).get('EraseKeysAtQuotaPace');
+    expect(task).toMatchObject({ Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken', ResultPath: '$.erased', TimeoutSeconds: expect.any(Number) });
+    expect((task?.Parameters as { MessageBody: Record<string, string> }).MessageBody).toMatchObject({ 'taskToken.$': '$$.Task.Token' });
+    const [transient] = task?.Retry as { ErrorEquals: string[]; JitterStrategy: string; MaxDelaySeconds: number }[];
+    expect(transient?.ErrorEquals).toEqual(expect.arrayContaining(['SQS.SdkClientException', 'SQS.InternalError']));
+    expect(transient).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
   });
 });
 
@@ -88,8 +108,14 @@ describe('an erasure run by the state machine', () => {
     const signed = completed?.message.certificate as SignedCertificate;
     expect(signed.certificate).toMatchObject({ sanitized: { keys: [{ keyArn: arnOf(key) }] }, verification: { result: 'Passed' } });
     expect(verifyCertificate(signed, kms.signingPublicKey)).toMatchObject({ valid: true });
-    expect(run.statesEntered.filter((state) => state === 'WaitUntilNextCheck')).toHaveLength(1);
+    expect(run.statesEntered.slice(0, 3)).toEqual(['ResolveKeys', 'EraseKeysAtQuotaPace', 'NotifyScheduled']);
     expect(run.statesEntered.at(-1)).toBe('ErasureCompleted');
+    // One check, once the deletion date has passed: none right after scheduling, which could only answer pending.
+    expect(run.verifications).toEqual([expect.objectContaining({ status: 'Deleted' })]);
+    const checkedAt = Date.parse((run.verifications[0] as unknown as { checkedAt: string }).checkedAt);
+    expect(checkedAt).toBeGreaterThanOrEqual(START.getTime() + 7 * DAY);
+    // ...and no later than the day KMS may take past it, and an hour.
+    expect(checkedAt).toBeLessThanOrEqual(START.getTime() + 7 * DAY + 25 * HOUR);
     expect(run.ledger).toEqual(COMPLETED_ERASURE_EVENTS);
   });
 
@@ -131,7 +157,8 @@ describe('an erasure run by the state machine', () => {
     const run = await runErasure(input, {
       start: START,
       beforeCheck: (checksSoFar) => {
-        if (checksSoFar === 1) kms.cancelDeletion(key);
+        // During the waiting period, before the check at the deletion date.
+        if (checksSoFar === 0) kms.cancelDeletion(key);
       },
     });
 
@@ -142,7 +169,7 @@ describe('an erasure run by the state machine', () => {
     expect(run.notifications[1]?.message).toMatchObject({ keys: [{ fate: 'DeletionCancelled', keyState: 'Disabled' }] });
   });
 
-  it('retries throttled KMS calls and then succeeds', async () => {
+  it('waits out throttled KMS calls and then succeeds', async () => {
     kms.addKey({ subjectId: 'user-1' });
     kms.failNext('DisableKey', throttled(), throttled());
     kms.failNext('ScheduleKeyDeletion', throttled());
@@ -153,14 +180,40 @@ describe('an erasure run by the state machine', () => {
     expect(kms.calls('ScheduleKeyDeletion')).toBe(2);
   });
 
-  it('ends in notify failed when throttling outlasts the retries', async () => {
-    kms.addKey({ subjectId: 'user-1' });
+  it('never fails for throttling, however long it lasts', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
     kms.failNext('DisableKey', ...Array.from({ length: 20 }, () => throttled()));
     const run = await runErasure(input, { start: START });
 
-    expect(run).toMatchObject({ status: 'FAILED', error: 'ThrottlingException' });
-    expect(kms.calls('DisableKey')).toBe(9);
-    expect(run.statesEntered).toContain('NotifyFailed');
+    expect(run.status).toBe('SUCCEEDED');
+    expect(kms.calls('DisableKey')).toBe(21);
+    expect(run.statesEntered).not.toContain('NotifyFailed');
+    expect(run.notifications.filter((notification) => notification.topicArn === ONCALL_TOPIC_ARN)).toEqual([]);
+    expect(kms.keys.has(key.keyId)).toBe(false);
+  });
+
+  it('hands the keys back to the queue when KMS fails for a while, and completes', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    kms.failNext('DisableKey', kmsInternalError(), kmsInternalError());
+    const run = await runErasure(input, { start: START });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.receives).toEqual([1, 2, 3]);
+    expect(run.ledger).toEqual(COMPLETED_ERASURE_EVENTS);
+    expect(kms.keys.has(key.keyId)).toBe(false);
+  });
+
+  it('fails the erasure, telling on-call, when KMS fails through five deliveries of its keys', async () => {
+    const key = kms.addKey({ subjectId: 'user-1' });
+    kms.failNext('DisableKey', ...Array.from({ length: 5 }, () => kmsInternalError()));
+    const run = await runErasure(input, { start: START });
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'AwsServerError' });
+    expect(run.receives).toEqual([1, 2, 3, 4, 5]);
+    expect(key.keyState).toBe('Enabled');
+    expect(run.notifications.filter((notification) => notification.topicArn === ONCALL_TOPIC_ARN)).toEqual([
+      expect.objectContaining({ kind: 'failed', message: expect.objectContaining({ error: 'AwsServerError' }) }),
+    ]);
   });
 
   it('routes a failure that is not worth retrying straight to notify failed', async () => {
@@ -174,23 +227,41 @@ describe('an erasure run by the state machine', () => {
     expect(run.notifications.at(-1)?.message).toMatchObject({ error: 'AccessDeniedException', message: 'not allowed' });
   });
 
-  it('checks again an hour after the deletion date while KMS is late, then completes', async () => {
+  it('looks again no sooner than an hour and no later than as long again as KMS has been late, then completes', async () => {
     kms.restore();
-    kms = new KmsDouble({ deleteWhenDue: true, deletionLagMs: 30 * 60_000 });
+    kms = new KmsDouble({ deleteWhenDue: true, deletionLagMs: 30 * HOUR });
     const key = kms.addKey({ subjectId: 'user-1' });
     const run = await runErasure(input, { start: START });
 
     expect(run.status).toBe('SUCCEEDED');
-    const deletionDate = START.getTime() + 7 * DAY;
-    expect(run.verifications).toEqual([
-      { status: 'Pending', nextCheckAt: wholeSecondsAfter(deletionDate), checkedAt: expect.any(String), keys: expect.any(Array) },
-      { status: 'Pending', nextCheckAt: wholeSecondsAfter(deletionDate + RECHECK_INTERVAL_MS), checkedAt: expect.any(String), keys: expect.any(Array) },
-      { status: 'Deleted', nextCheckAt: null, checkedAt: expect.any(String), keys: expect.any(Array) },
-    ]);
-    expect(run.statesEntered.filter((state) => state === 'CheckDeletion')).toHaveLength(3);
-    expect(run.statesEntered.filter((state) => state === 'WaitUntilNextCheck')).toHaveLength(2);
     expect(run.notifications.at(-1)?.kind).toBe('completed');
     expect(kms.keys.has(key.keyId)).toBe(false);
+    const deletionDate = Date.parse(String(run.notifications[0]?.message.deletionDate));
+    const checks = run.verifications as unknown as { status: string; checkedAt: string; nextCheckAt: string | null }[];
+    expect(checks.at(-1)?.status).toBe('Deleted');
+    expect(checks.slice(0, -1).every((check) => check.status === 'Pending')).toBe(true);
+    // In whole hours: check times are rounded up to whole seconds.
+    const hours = (ms: number) => Math.round(ms / HOUR);
+    for (const check of checks.slice(0, -1)) {
+      const late = Date.parse(check.checkedAt) - deletionDate;
+      const interval = hours(Date.parse(check.nextCheckAt ?? '') - Date.parse(check.checkedAt));
+      expect(interval).toBeGreaterThanOrEqual(hours(RECHECK_INTERVAL_MS));
+      expect(interval).toBeLessThanOrEqual(hours(Math.max(RECHECK_INTERVAL_MS, late)));
+    }
+    // KMS deleted the key 30 hours late: found deleted before it has been late twice as long again.
+    expect(checks.length).toBeGreaterThanOrEqual(2);
+    expect(hours(Date.parse(checks.at(-1)?.checkedAt ?? '') - deletionDate)).toBeLessThanOrEqual(2 * 30 + 1);
   });
 
+  it('spends a handful of checks, not one an hour, when KMS deletes the key a day late', async () => {
+    kms.restore();
+    kms = new KmsDouble({ deleteWhenDue: true, deletionLagMs: 24 * HOUR });
+    kms.addKey({ subjectId: 'user-1' });
+    const run = await runErasure(input, { start: START });
+
+    expect(run.status).toBe('SUCCEEDED');
+    // Hourly, that would be 25 checks.
+    expect(run.verifications.length).toBeLessThanOrEqual(7);
+    expect(run.verifications.at(-1)?.status).toBe('Deleted');
+  });
 });

@@ -1,4 +1,6 @@
+import { SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { planDeployment, type LocalDeployment } from '../../embedded-aws/deployment/local-deployment.ts';
@@ -12,10 +14,22 @@ import { ACCOUNT_ID, REGION } from './settings.ts';
 /**
  * Runs statemachines/erasure.asl.json with aws-local-stepfunctions, every Task calling the real
  * handler (as serverless.yml wires it, read the way the embedded AWS reads it) over whatever mocked
- * clients the test set up. Waits take no
- * time; instead the handlers' clock jumps to the instant the Wait state waited for before the next
- * check, so KMS's waiting period passes exactly as the state machine asked.
+ * clients the test set up. A callback Task (`.waitForTaskToken`) hands its token over and waits for
+ * the SendTaskSuccess or SendTaskFailure of whoever got it: an SQS message is delivered to the
+ * function serverless.yml subscribes to that queue (again, after a visibility timeout, while the
+ * function returns it); a Lambda invocation is made, and when nothing answers it (no EventBridge
+ * here to bring KMS's deletion event), the Task times out after its TimeoutSeconds(Path).
+ * Waits take no time; instead the handlers' clock jumps to the instant the Wait (or the timeout)
+ * came, so KMS's waiting period passes exactly as the state machine asked, and a handler's sleep
+ * (a pacer's, an SDK retry's) moves the clock on.
  */
+const TASK_TOKEN = 'erasure-run-task-token';
+const CALLBACK_SQS = 'arn:aws:states:::sqs:sendMessage.waitForTaskToken';
+const CALLBACK_LAMBDA = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+// Where a rewritten callback Task carries the seconds its TimeoutSecondsPath selected.
+const TIMEOUT_FIELD = 'erasure-run:timeout-seconds';
+// More receives than the worker allows itself (erase-keys.ts), so a run always ends.
+const MAX_RECEIVES = 10;
 let deployment: Promise<LocalDeployment> | undefined;
 
 /** serverless.yml resolved by osls for the `test` stage, once per test file. */
@@ -48,6 +62,8 @@ export interface ErasureRun {
   verifications: { status: string; nextCheckAt: string | null }[];
   /** The types of the ledger events the run recorded, in order. */
   ledger: string[];
+  /** How many times each callback Task's message was delivered to its queue's function, in order. */
+  receives: number[];
 }
 
 export interface RunOptions {
@@ -63,7 +79,24 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   const states = allStates(definition);
 
   let now = options.start;
-  const restoreClock = useTimeSource({ now: () => now });
+  const restoreClock = useTimeSource({
+    now: () => now,
+    sleep: async (ms) => {
+      now = new Date(now.getTime() + ms);
+    },
+  });
+  const sfn = mockClient(SFNClient);
+  const answers = new Map<string, { output: unknown } | { error: string; cause: string }>();
+  sfn.on(SendTaskHeartbeatCommand).resolves({});
+  sfn.on(SendTaskSuccessCommand).callsFake((input) => {
+    answers.set(input.taskToken, { output: JSON.parse(input.output) });
+    return {};
+  });
+  sfn.on(SendTaskFailureCommand).callsFake((input) => {
+    answers.set(input.taskToken, { error: input.error ?? '', cause: input.cause ?? '' });
+    return {};
+  });
+  const receives: number[] = [];
   const sns = mockClient(SNSClient);
   const ledger = mockLedgerTable();
   const notifications: PublishedNotification[] = [];
@@ -83,6 +116,30 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   const verifications: ErasureRun['verifications'] = [];
   for (const [stateName, state] of states) {
     if (state.Type !== 'Task') continue;
+    if (state.Resource === CALLBACK_SQS) {
+      taskHandlers[stateName] = async (payload) => {
+        const erased = await deliverToQueue(payload as QueueMessage, { answers, receives, afterReceive: (ms) => (now = new Date(now.getTime() + ms)) });
+        waitedUntil = (erased as { firstCheckAt?: string }).firstCheckAt ?? null;
+        return erased as never;
+      };
+      continue;
+    }
+    if (state.Resource === CALLBACK_LAMBDA) {
+      taskHandlers[stateName] = async (payload) => {
+        const { [TIMEOUT_FIELD]: timeoutSeconds = state.TimeoutSeconds, FunctionName, Payload } = payload as { FunctionName: string; Payload: { taskToken: string } } & Record<string, number>;
+        const fn = functions.find((candidate) => candidate.arn === FunctionName);
+        if (!fn) throw new Error(`state ${stateName} invokes ${FunctionName}, which serverless.yml does not declare`);
+        answers.delete(Payload.taskToken);
+        await invokeForResult(await loadHandler(process.cwd(), fn.handler), fn, Payload);
+        const answer = answers.get(Payload.taskToken);
+        if (answer && 'output' in answer) return answer.output as never;
+        if (answer) throw Object.assign(new Error(answer.cause), { name: answer.error });
+        if (typeof timeoutSeconds !== 'number') throw new Error(`state ${stateName} waits for an answer nobody gives, with no timeout`);
+        now = new Date(now.getTime() + timeoutSeconds * 1000);
+        throw Object.assign(new Error(`no SendTaskSuccess or SendTaskFailure within ${timeoutSeconds} seconds`), { name: 'States.Timeout' });
+      };
+      continue;
+    }
     const fn = functions.find((candidate) => candidate.arn === state.Resource);
     if (!fn) throw new Error(`state ${stateName} calls ${String(state.Resource)}, which serverless.yml does not declare`);
     const handler = await loadHandler(process.cwd(), fn.handler);
@@ -103,11 +160,11 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   // The runner times a machine's TimeoutSeconds with a real setTimeout, which cannot hold 90 days;
   // the embedded AWS times it on its virtual clock, and its tests cover the timeout.
   const { TimeoutSeconds: _timeout, ...untimed } = definition as Definition & { TimeoutSeconds?: number };
-  const machine = new StateMachine(untimed as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(forTheRunner(untimed) as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: taskHandlers,
-      waitTimeOverrides: { WaitUntilNextCheck: 0 },
+      waitTimeOverrides: Object.fromEntries([...states].filter(([, state]) => state.Type === 'Wait').map(([name]) => [name, 0])),
       retryIntervalOverrides: Object.fromEntries([...states.keys()].map((name) => [name, 0])),
     },
     context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:crypto-erasure-test:erasure-test`, Name: 'erasure-test' } },
@@ -122,15 +179,85 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await logging;
-    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents() };
+    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
   } catch (error) {
     await logging.catch(() => undefined);
     if (!(error instanceof ExecutionError)) throw error;
     const cause = error.cause as Error;
-    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications, ledger: ledgerEvents() };
+    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
   } finally {
     restoreClock();
+    sfn.restore();
     sns.restore();
     ledger.documents.restore();
   }
+}
+
+interface QueueMessage {
+  QueueUrl: string;
+  MessageGroupId?: string;
+  MessageDeduplicationId?: string;
+  MessageBody: { taskToken: string } & Record<string, unknown>;
+}
+
+/**
+ * What SQS and Lambda's event source mapping do with a callback Task's message: deliver it to the
+ * function subscribed to the queue, and again after the queue's visibility timeout for as long as
+ * the function returns it (batchItemFailures); then what Step Functions does with the answer.
+ */
+async function deliverToQueue(
+  message: QueueMessage,
+  run: { answers: Map<string, { output: unknown } | { error: string; cause: string }>; receives: number[]; afterReceive: (visibilityTimeoutMs: number) => void },
+): Promise<unknown> {
+  const { queues, functions, eventSourceMappings } = await erasureDeployment();
+  const queue = queues.find((candidate) => candidate.url === message.QueueUrl || candidate.arn === message.QueueUrl || candidate.name === message.QueueUrl.split('/').at(-1));
+  const mapping = eventSourceMappings.find((candidate) => candidate.queueArn === queue?.arn);
+  const fn = functions.find((candidate) => candidate.arn === mapping?.functionArn);
+  if (!queue || !fn) throw new Error(`no function in serverless.yml takes messages from ${message.QueueUrl}`);
+  const handler = await loadHandler(process.cwd(), fn.handler);
+  const visibilityTimeoutMs = Number(queue.attributes.VisibilityTimeout ?? 30) * 1000;
+  const token = message.MessageBody.taskToken;
+  for (let receive = 1; receive <= MAX_RECEIVES; receive++) {
+    run.receives.push(receive);
+    const record = {
+      messageId: `message-${token}`,
+      receiptHandle: `receipt-${receive}`,
+      body: JSON.stringify(message.MessageBody),
+      attributes: { ApproximateReceiveCount: String(receive), MessageGroupId: message.MessageGroupId, MessageDeduplicationId: message.MessageDeduplicationId },
+      messageAttributes: {},
+      eventSource: 'aws:sqs',
+      eventSourceARN: queue.arn,
+    };
+    const { batchItemFailures } = (await invokeForResult(handler, fn, { Records: [record] })) as SQSBatchResponse;
+    const answer = run.answers.get(token);
+    if (answer && 'output' in answer) return answer.output;
+    if (answer) throw Object.assign(new Error(answer.cause), { name: answer.error });
+    if (batchItemFailures.length === 0) throw new Error(`${fn.key} took the message and answered nothing`);
+    run.afterReceive(visibilityTimeoutMs);
+  }
+  throw new Error(`${fn.key} returned the message ${MAX_RECEIVES} times`);
+}
+
+/**
+ * The definition as aws-local-stepfunctions can run it. It knows no `$$.Task.Token`: each callback
+ * Task's parameters carry a token of its own instead. It would time a TimeoutSecondsPath on the
+ * real clock: the seconds selected travel in the parameters instead, for the handler above.
+ */
+function forTheRunner(definition: Definition): Definition {
+  const states = Object.entries(definition.States).map(([name, state]) => {
+    if (!String(state.Resource).endsWith('.waitForTaskToken')) return [name, state];
+    const { TimeoutSecondsPath: timeoutPath, ...task } = state;
+    const parameters = withTaskToken(state.Parameters ?? {}, `${TASK_TOKEN}:${name}`) as Record<string, unknown>;
+    return [name, { ...task, Parameters: { ...parameters, ...(typeof timeoutPath === 'string' ? { [`${TIMEOUT_FIELD}.$`]: timeoutPath } : {}) } }];
+  });
+  return { ...definition, States: Object.fromEntries(states) };
+}
+
+/** `value` with every `"x.$": "$$.Task.Token"` made `"x": token`. */
+function withTaskToken(value: unknown, token: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => withTaskToken(item, token));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => (key.endsWith('.$') && item === '$$.Task.Token' ? [key.slice(0, -2), token] : [key, withTaskToken(item, token)])),
+  );
 }

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { LedgerEntry } from '../../functions/lib/ledger/ledger-events.ts';
 import { ledgerTableDouble } from './ledger-double.ts';
@@ -11,8 +11,9 @@ import { ledgerTableDouble } from './ledger-double.ts';
  */
 export function mockLedgerTable() {
   const table = ledgerTableDouble();
-  // The alert-state table's once-only markers, answered by the same mocked document client.
-  const markers = new Set<string>();
+  // The alert-state table's items (once-only markers, awaited key deletions), answered by the same
+  // mocked document client: a conditional put of an id already there is refused, as DynamoDB would.
+  const markers = new Map<string, Record<string, unknown>>();
   const documents = mockClient(DynamoDBDocumentClient);
   const answer = () => {
     documents.on(QueryCommand).callsFake(async (input: { ExpressionAttributeValues: Record<string, string> }) => {
@@ -20,11 +21,12 @@ export function mockLedgerTable() {
       if (key !== undefined) return { Items: (await table.subjectsOfKey(key.replace(/^key#/, ''))).map((fingerprint) => ({ fingerprint })) };
       return { Items: await table.entries(input.ExpressionAttributeValues[':subject'] ?? '') };
     });
-    documents.on(PutCommand).callsFake(async (input: { Item: Record<string, unknown> }) => {
+    documents.on(GetCommand).callsFake(async (input: { Key: { id?: string } }) => ({ Item: structuredClone(markers.get(input.Key.id ?? '')) }));
+    documents.on(PutCommand).callsFake(async (input: { Item: Record<string, unknown>; ConditionExpression?: string }) => {
       const item = input.Item;
       if (typeof item.id === 'string') {
-        if (markers.has(item.id)) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-        markers.add(item.id);
+        if ('ConditionExpression' in input && markers.has(item.id)) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+        markers.set(item.id, structuredClone(item));
         return {};
       }
       if (String(item.subject).startsWith('key#')) {

@@ -4,6 +4,8 @@ export interface KeyDeletionRecord {
   keyArn: string;
   /** The subjects whose ledgers now hold KMS's own word that the key is gone. */
   recordedFor: string[];
+  /** The erasures (their executions' ARNs) that scheduled the key. */
+  erasures: string[];
 }
 
 /**
@@ -13,12 +15,14 @@ export interface KeyDeletionRecord {
  */
 export async function recordKeyDeletion(keyArn: string, deletedAt: string, eventId: string, ledger: Ledger): Promise<KeyDeletionRecord> {
   const recordedFor: string[] = [];
+  const erasures: string[] = [];
   for (const subject of await ledger.subjectsOfKey(keyArn)) {
     const record = await ledger.read(subject);
     const erasure = record.erasures.findLast((candidate) => candidate.keys.includes(keyArn));
     if (!erasure) continue;
     await ledger.record(subject, erasure.erasure, { type: 'KeyDeletedByKms', keyArn, deletedAt, eventId });
     recordedFor.push(subject);
+    erasures.push(erasure.erasure);
   }
-  return { keyArn, recordedFor };
+  return { keyArn, recordedFor, erasures };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../runtime/zod.ts';
 import type { AlertStateTable } from '../aws/alert-state-table.ts';
 import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { NotificationPublisher } from '../aws/notification-publisher.ts';
@@ -17,17 +17,23 @@ import { runningErasure } from '../ledger/subject-record.ts';
  */
 export const RefusedKmsCall = z.object({
   eventName: z.string(),
-  eventTime: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
-  awsRegion: z.string().optional(),
-  sourceIPAddress: z.string().optional(),
-  userAgent: z.string().optional(),
-  userIdentity: z
-    .object({ type: z.string().optional(), arn: z.string().optional(), accountId: z.string().optional(), accessKeyId: z.string().optional(), invokedBy: z.string().optional() })
-    .optional(),
-  requestParameters: z.object({ keyId: z.string().optional() }).passthrough().nullable().optional(),
-  resources: z.array(z.object({ ARN: z.string().optional(), type: z.string().optional() })).optional(),
+  eventTime: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
+  awsRegion: z.optional(z.string()),
+  sourceIPAddress: z.optional(z.string()),
+  userAgent: z.optional(z.string()),
+  userIdentity: z.optional(
+    z.object({
+      type: z.optional(z.string()),
+      arn: z.optional(z.string()),
+      accountId: z.optional(z.string()),
+      accessKeyId: z.optional(z.string()),
+      invokedBy: z.optional(z.string()),
+    }),
+  ),
+  requestParameters: z.optional(z.nullable(z.looseObject({ keyId: z.optional(z.string()) }))),
+  resources: z.optional(z.array(z.object({ ARN: z.optional(z.string()), type: z.optional(z.string()) }))),
 });
 export type RefusedKmsCall = z.infer<typeof RefusedKmsCall>;
 

@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * serverless.yml's AlertStateTable: what the alerting remembers between invocations, briefly
  * (items expire through the table's TTL): each key's current alert window, so a storm of uses
- * pages once per window, and the closures already dead-lettered, so a redelivery pages no more.
+ * pages once per window, the closures already dead-lettered, so a redelivery pages no more, and
+ * the erasures waiting for KMS to delete their keys, so KMS's deletion event can wake them.
  */
 export interface AlertStateTable {
   /**
@@ -15,6 +16,15 @@ export interface AlertStateTable {
   countUse(keyArn: string, now: Date, windowMs: number): Promise<{ outcome: 'alert'; usesSinceLastAlert: number } | { outcome: 'folded' }>;
   /** True the first time it is asked about this id, false ever after (within the TTL). */
   firstTime(id: string, now: Date, keepMs: number): Promise<boolean>;
+  /** Remembers that an erasure waits, with this task token, for KMS to delete these keys. */
+  awaitKeyDeletion(erasure: string, awaited: AwaitedKeyDeletion, now: Date, keepMs: number): Promise<void>;
+  /** The wait `awaitKeyDeletion` remembered for the erasure, if any. */
+  awaitedKeyDeletion(erasure: string): Promise<AwaitedKeyDeletion | undefined>;
+}
+
+export interface AwaitedKeyDeletion {
+  taskToken: string;
+  keyArns: string[];
 }
 
 const isConditionFailure = (error: unknown) =>
@@ -79,6 +89,22 @@ export function alertStateTable(dynamodb: DynamoDBClient, tableName: string): Al
         if (isConditionFailure(error)) return false;
         throw error;
       }
+    },
+
+    async awaitKeyDeletion(erasure, awaited, now, keepMs) {
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { id: `awaited-key-deletion#${erasure}`, ...awaited, since: now.toISOString(), expiresAt: epochSeconds(now.getTime() + keepMs) },
+        }),
+      );
+    },
+
+    async awaitedKeyDeletion(erasure) {
+      const found = await documents.send(new GetCommand({ TableName: tableName, Key: { id: `awaited-key-deletion#${erasure}` }, ConsistentRead: true }));
+      const item = found.Item as Partial<AwaitedKeyDeletion> | undefined;
+      if (typeof item?.taskToken !== 'string' || !Array.isArray(item.keyArns)) return undefined;
+      return { taskToken: item.taskToken, keyArns: item.keyArns };
     },
   };
 }

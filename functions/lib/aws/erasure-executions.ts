@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -36,4 +36,35 @@ export function erasureExecutions(sfn: SFNClient, stateMachineArn: string): Eras
 /** arn:aws:states:<region>:<account>:stateMachine:<name> → arn:aws:states:<region>:<account>:execution:<name>:<execution> */
 export function executionArnOf(stateMachineArn: string, executionName: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+}
+
+/** The answers a callback Task (`.waitForTaskToken`) waits for. */
+export interface TaskCallbacks {
+  succeed(taskToken: string, output: unknown): Promise<void>;
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+  /** False once the Task no longer waits (its execution was stopped, or it timed out). */
+  stillWaiting(taskToken: string): Promise<boolean>;
+}
+
+const TASK_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+export function taskCallbacks(sfn: SFNClient): TaskCallbacks {
+  return {
+    async succeed(taskToken, output) {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    },
+    async fail(taskToken, error, cause) {
+      // Step Functions caps error at 256 characters and cause at 32,768.
+      await sfn.send(new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_768) }));
+    },
+    async stillWaiting(taskToken) {
+      try {
+        await sfn.send(new SendTaskHeartbeatCommand({ taskToken }));
+        return true;
+      } catch (error) {
+        if (TASK_GONE.has((error as Error).name)) return false;
+        throw error;
+      }
+    },
+  };
 }

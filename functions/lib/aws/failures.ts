@@ -42,6 +42,11 @@ const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequest
 const SERVER_FAULTS = new Set(['KMSInternalException', 'DependencyTimeoutException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException', 'InternalError']);
 const NETWORK_FAULTS = new Set(['TimeoutError', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 
+export function isThrottling(error: unknown): boolean {
+  const sdk = asSdkError(error);
+  return THROTTLING.has(sdk.name ?? '') || sdk.$retryable?.throttling === true;
+}
+
 /**
  * Renames an error worth retrying to the two names the state machine retries on
  * (`ThrottlingException`, `AwsServerError`); returns any other error unchanged, so named erasure

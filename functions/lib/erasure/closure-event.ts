@@ -1,5 +1,5 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import { z } from 'zod';
+import { EventBridgeEventSchema } from '../aws/eventbridge-event.ts';
+import * as z from '../runtime/zod.ts';
 import { ClosureEventInvalid } from './errors.ts';
 import { SUBJECT_ID_PATTERN, fingerprintSubject, type SubjectFingerprint } from './subject.ts';
 
@@ -14,13 +14,13 @@ export const CLOSURE_DETAIL_TYPE = 'AccountClosed';
 const KEY_REFERENCE = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 
 export const AccountClosedDetail = z.object({
-  subjectId: z.string().regex(SUBJECT_ID_PATTERN, 'must be 1 to 200 characters of A-Z, a-z, 0-9, _ and -'),
+  subjectId: z.string().check(z.regex(SUBJECT_ID_PATTERN, 'must be 1 to 200 characters of A-Z, a-z, 0-9, _ and -')),
   closedAt: z.iso.datetime({ offset: true }),
-  reason: z.string().max(1000).optional(),
-  keyIds: z.array(z.string().regex(KEY_REFERENCE, 'must be a KMS key id or key ARN')).max(50).optional(),
+  reason: z.optional(z.string().check(z.maxLength(1000))),
+  keyIds: z.optional(z.array(z.string().check(z.regex(KEY_REFERENCE, 'must be a KMS key id or key ARN'))).check(z.maxLength(50))),
 });
 
-export const ClosureEvent = EventBridgeSchema.extend({
+export const ClosureEvent = z.extend(EventBridgeEventSchema, {
   'detail-type': z.literal(CLOSURE_DETAIL_TYPE),
   detail: AccountClosedDetail,
 });
@@ -51,12 +51,12 @@ export function toErasureRequest(event: ClosureEvent): ErasureRequest {
 }
 
 export const ErasureRequestSchema = z.object({
-  subjectId: z.string().regex(SUBJECT_ID_PATTERN),
+  subjectId: z.string().check(z.regex(SUBJECT_ID_PATTERN)),
   subjectFingerprint: z.string(),
   eventId: z.string(),
   source: z.string(),
   closedAt: z.string(),
-  reason: z.string().nullable(),
+  reason: z.nullable(z.string()),
   keyIds: z.array(z.string()),
 });
 

@@ -3,7 +3,8 @@ import type { ScheduledKey } from './deletion-scheduling.ts';
 import { DeletionOverdue } from './errors.ts';
 
 // KMS may delete a key up to 24 hours after its DeletionDate (AWS-FACTS): once the date has passed,
-// check again hourly, and page on-call only when the key outlives the date by twice that slack.
+// check again after an hour, then backing off, and page on-call only when the key outlives the date
+// by twice that slack.
 export const RECHECK_INTERVAL_MS = 60 * 60 * 1000;
 export const OVERDUE_AFTER_MS = 48 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -23,8 +24,10 @@ export type ErasureStatus = 'Deleted' | 'Pending' | 'Cancelled';
 export interface Verification {
   status: ErasureStatus;
   checkedAt: string;
-  /** When to look again (RFC 3339, whole seconds, as a Wait state's TimestampPath wants); null once settled. */
+  /** When to look again (RFC 3339, whole seconds); null once settled. */
   nextCheckAt: string | null;
+  /** The same, as the whole seconds from now a Task's TimeoutSecondsPath wants; null once settled. */
+  recheckInSeconds: number | null;
   keys: KeyCheck[];
 }
 
@@ -58,12 +61,13 @@ export async function verifyErasure(
 
   const checkedAt = now.toISOString();
   if (keys.some((key) => key.fate === 'DeletionCancelled')) {
-    return { status: 'Cancelled', checkedAt, nextCheckAt: null, keys };
+    return { status: 'Cancelled', checkedAt, nextCheckAt: null, recheckInSeconds: null, keys };
   }
   if (keys.every((key) => key.fate === 'Deleted')) {
-    return { status: 'Deleted', checkedAt, nextCheckAt: null, keys };
+    return { status: 'Deleted', checkedAt, nextCheckAt: null, recheckInSeconds: null, keys };
   }
-  return { status: 'Pending', checkedAt, nextCheckAt: nextCheck(keys, scheduled, now), keys };
+  const nextCheckAt = nextCheck(keys, scheduled, now);
+  return { status: 'Pending', checkedAt, nextCheckAt, recheckInSeconds: secondsUntil(nextCheckAt, now), keys };
 }
 
 function nextCheck(keys: KeyCheck[], scheduled: ScheduledKey[], now: Date): string {
@@ -83,9 +87,43 @@ function nextCheck(keys: KeyCheck[], scheduled: ScheduledKey[], now: Date): stri
       latestDue = Math.max(latestDue, now.getTime() + windowDays * DAY_MS);
     }
   }
-  if (latestDue > now.getTime()) next = latestDue;
+  if (latestDue > now.getTime()) {
+    next = latestDue;
+  } else if (latestDue > 0) {
+    // KMS is late: look again after as long again as it has been late (1 h, 2 h, 4 h, ...), so a
+    // lag of a day costs a handful of checks, not one an hour; but no later than just past the
+    // point where a key is overdue, so on-call hears of it then.
+    const late = now.getTime() - latestDue;
+    next = now.getTime() + Math.max(RECHECK_INTERVAL_MS, Math.min(late, latestDue + OVERDUE_AFTER_MS + RECHECK_INTERVAL_MS - now.getTime()));
+  }
   return wholeSecondsAfter(next);
 }
+
+/**
+ * When to verify freshly scheduled keys: at the latest DeletionDate, when KMS may first have
+ * deleted them all (a multi-Region primary, which has none yet, a full window from now). Checking
+ * any earlier could only answer "pending".
+ */
+export function firstCheckAt(scheduled: ScheduledKey[], now: Date): string {
+  let latestDue = now.getTime();
+  for (const key of scheduled) {
+    const due = key.deletionDate ? Date.parse(key.deletionDate) : now.getTime() + key.pendingWindowDays * DAY_MS;
+    latestDue = Math.max(latestDue, due);
+  }
+  return wholeSecondsAfter(latestDue);
+}
+
+/** Whole seconds from `now` until `instant`, at least one. */
+export function secondsUntil(instant: string, now: Date): number {
+  return Math.max(1, Math.ceil((Date.parse(instant) - now.getTime()) / 1000));
+}
+
+/**
+ * How long after the latest deletion date an erasure that heard no deletion event looks for itself:
+ * past the 24 hours KMS may take (AWS-FACTS), since KMS's event wakes it as soon as the keys are gone
+ * and a look within that day would mostly find them still pending, at a state transition's price.
+ */
+export const FALLBACK_SLACK_SECONDS = 25 * 3600;
 
 /** RFC 3339 with upper-case T and Z and no fraction, rounded up so a check never comes early. */
 export function wholeSecondsAfter(epochMs: number): string {

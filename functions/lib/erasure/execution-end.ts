@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../runtime/zod.ts';
 import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { closureOf } from '../ledger/subject-record.ts';
@@ -13,12 +13,12 @@ import { stageOption } from './subject.ts';
  * runs nothing in the execution afterwards, so this event is the only one that can tell anyone.
  */
 export const ExecutionStatusChange = z.object({
-  executionArn: z.string().startsWith('arn:'),
+  executionArn: z.string().check(z.startsWith('arn:')),
   name: z.string(),
   status: z.enum(['ABORTED', 'TIMED_OUT', 'FAILED']),
-  stopDate: z.number().nullable().optional(),
-  error: z.string().nullable().optional(),
-  cause: z.string().nullable().optional(),
+  stopDate: z.optional(z.nullable(z.number())),
+  error: z.optional(z.nullable(z.string())),
+  cause: z.optional(z.nullable(z.string())),
 });
 export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChange>;
 

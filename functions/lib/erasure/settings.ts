@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../runtime/zod.ts';
 import { InvalidSettings } from './errors.ts';
 
 /**
@@ -11,56 +11,56 @@ import { InvalidSettings } from './errors.ts';
 export const MIN_PENDING_WINDOW_DAYS = 7;
 export const MAX_PENDING_WINDOW_DAYS = 30;
 
-const commaList = z
-  .string()
-  .default('')
-  .transform((value) =>
+const commaList = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((value: string) =>
     value
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
-  );
+  ),
+);
 
 const KeyPolicySettings = z.object({
-  PENDING_WINDOW_DAYS: z.coerce
-    .number()
-    .int()
-    .min(MIN_PENDING_WINDOW_DAYS)
-    .max(MAX_PENDING_WINDOW_DAYS)
-    .default(MAX_PENDING_WINDOW_DAYS),
-  SUBJECT_TAG_KEY: z.string().min(1).max(128),
-  ALIAS_PREFIX: z.string().regex(/^alias\/[A-Za-z0-9/_-]+[A-Za-z0-9_-]$/, 'must look like alias/<name>, without a trailing slash')
-    .refine((prefix) => !prefix.startsWith('alias/aws/'), 'alias/aws/ is reserved for AWS managed keys'),
-  ALLOWED_ACCOUNT_IDS: commaList.pipe(z.array(z.string().regex(/^\d{12}$/, 'account ids are 12 digits'))),
+  PENDING_WINDOW_DAYS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(MIN_PENDING_WINDOW_DAYS), z.maximum(MAX_PENDING_WINDOW_DAYS)),
+    MAX_PENDING_WINDOW_DAYS,
+  ),
+  SUBJECT_TAG_KEY: z.string().check(z.minLength(1), z.maxLength(128)),
+  ALIAS_PREFIX: z.string().check(
+    z.regex(/^alias\/[A-Za-z0-9/_-]+[A-Za-z0-9_-]$/, 'must look like alias/<name>, without a trailing slash'),
+    z.refine((prefix: string) => !prefix.startsWith('alias/aws/'), 'alias/aws/ is reserved for AWS managed keys'),
+  ),
+  ALLOWED_ACCOUNT_IDS: z.pipe(commaList, z.array(z.string().check(z.regex(/^\d{12}$/, 'account ids are 12 digits')))),
 });
 
 const IntakeSettings = z.object({
-  ERASURE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  ERASURE_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
   CLOSURE_DEAD_LETTER_QUEUE_URL: z.url(),
-  ALLOWED_EVENT_SOURCES: commaList.pipe(z.array(z.string()).min(1, 'name at least one upstream source')),
+  ALLOWED_EVENT_SOURCES: z.pipe(commaList, z.array(z.string()).check(z.minLength(1, 'name at least one upstream source'))),
 });
 
 const NotificationSettings = z.object({
-  ERASURE_TOPIC_ARN: z.string().startsWith('arn:'),
-  ONCALL_TOPIC_ARN: z.string().startsWith('arn:'),
-  TOOL_VERSION: z.string().default('unknown'),
+  ERASURE_TOPIC_ARN: z.string().check(z.startsWith('arn:')),
+  ONCALL_TOPIC_ARN: z.string().check(z.startsWith('arn:')),
+  TOOL_VERSION: z._default(z.string(), 'unknown'),
 });
 
 const LedgerSettings = z.object({
-  LEDGER_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+  LEDGER_TABLE_NAME: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')),
 });
 
 const AlertSettings = z.object({
-  ALERT_STATE_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'),
+  ALERT_STATE_TABLE_NAME: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')),
   // One alert per key per window: 1 minute to 1 day.
-  ALERT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
-  ESCALATION_CONTACT: z.string().min(1).max(200),
-  STAGE: z.string().min(1),
+  ALERT_WINDOW_MINUTES: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1440)), 15),
+  ESCALATION_CONTACT: z.string().check(z.minLength(1), z.maxLength(200)),
+  STAGE: z.string().check(z.minLength(1)),
 });
 
 const CertificateSettings = z.object({
-  CERTIFICATE_SIGNING_KEY_ARN: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'must be a KMS key ARN'),
-  ERASER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'),
+  CERTIFICATE_SIGNING_KEY_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'must be a KMS key ARN')),
+  ERASER_ROLE_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
 });
 
 export interface KeyPolicy {
@@ -147,7 +147,7 @@ export function readCertificateConfig(env: Environment = process.env): Certifica
   return { signingKeyArn: settings.CERTIFICATE_SIGNING_KEY_ARN, eraserRoleArn: settings.ERASER_ROLE_ARN };
 }
 
-function parse<T extends z.ZodType>(schema: T, env: Environment): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, env: Environment): z.infer<T> {
   const result = schema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

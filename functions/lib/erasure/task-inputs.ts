@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../runtime/zod.ts';
 import { ErasureRequestSchema } from './closure-event.ts';
 
 /**
@@ -8,7 +8,7 @@ import { ErasureRequestSchema } from './closure-event.ts';
  */
 export const ErasureKeySchema = z.object({
   keyId: z.string(),
-  keyArn: z.string().startsWith('arn:'),
+  keyArn: z.string().check(z.startsWith('arn:')),
   keyState: z.string(),
   origin: z.string(),
   multiRegion: z.boolean(),
@@ -16,9 +16,9 @@ export const ErasureKeySchema = z.object({
 
 export const ScheduledKeySchema = z.object({
   keyId: z.string(),
-  keyArn: z.string().startsWith('arn:'),
+  keyArn: z.string().check(z.startsWith('arn:')),
   keyState: z.string(),
-  deletionDate: z.string().nullable(),
+  deletionDate: z.nullable(z.string()),
   pendingWindowDays: z.number(),
   alreadyScheduled: z.boolean(),
 });
@@ -26,14 +26,15 @@ export const ScheduledKeySchema = z.object({
 const KeyCheckSchema = z.object({
   keyArn: z.string(),
   fate: z.enum(['Deleted', 'PendingDeletion', 'PendingReplicaDeletion', 'DeletionCancelled']),
-  keyState: z.string().nullable(),
-  deletionDate: z.string().nullable(),
+  keyState: z.nullable(z.string()),
+  deletionDate: z.nullable(z.string()),
 });
 
 const VerificationSchema = z.object({
   status: z.enum(['Deleted', 'Pending', 'Cancelled']),
   checkedAt: z.string(),
-  nextCheckAt: z.string().nullable(),
+  nextCheckAt: z.nullable(z.string()),
+  recheckInSeconds: z.optional(z.nullable(z.number())),
   keys: z.array(KeyCheckSchema),
 });
 
@@ -43,5 +44,5 @@ export const NotifyInput = z.discriminatedUnion('kind', [
   z.object({ ...Envelope, kind: z.literal('scheduled'), keys: z.array(ScheduledKeySchema) }),
   z.object({ ...Envelope, kind: z.literal('completed'), keys: z.array(ScheduledKeySchema), verification: VerificationSchema }),
   z.object({ ...Envelope, kind: z.literal('cancelled'), keys: z.array(ScheduledKeySchema), verification: VerificationSchema }),
-  z.object({ ...Envelope, kind: z.literal('failed'), failure: z.object({ Error: z.string(), Cause: z.string().nullable().optional() }) }),
+  z.object({ ...Envelope, kind: z.literal('failed'), failure: z.object({ Error: z.string(), Cause: z.optional(z.nullable(z.string())) }) }),
 ]);

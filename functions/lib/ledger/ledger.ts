@@ -23,14 +23,35 @@ const MAX_ROUNDS = 25;
 // subjects cover every step of one).
 const REMEMBERED_SUBJECTS = 500;
 
-const rememberedChains = new Set<Map<string, LedgerEntry[]>>();
+const sharedChains = new Set<Map<string, LedgerEntry[]>>();
 
 /**
- * Forgets every chain remembered in this process: each invocation starts from what the table
- * holds, and only the steps of one invocation append from a chain it read itself.
+ * Forgets every chain remembered in this process for invocations that run one at a time: each
+ * invocation starts from what the table holds, and only the steps of one invocation append from a
+ * chain it read itself. Invocations that share the process remember theirs apart, and forget them
+ * as they end (see invocationStore).
  */
 export function forgetRememberedChains(): void {
-  for (const remembered of rememberedChains) remembered.clear();
+  for (const remembered of sharedChains) remembered.clear();
+}
+
+/** The part of the Lambda runtime's InvokeStore (`@aws/lambda-invoke-store`) the ledger uses. */
+interface InvokeStore {
+  hasContext(): boolean;
+  get(key: symbol): unknown;
+  set(key: symbol, value: unknown): void;
+}
+
+/**
+ * The store of the invocation under way, when several invocations share this process (Lambda
+ * Managed Instances, the embedded AWS): the runtime then sets AWS_LAMBDA_MAX_CONCURRENCY and runs
+ * each invocation in a context of its own, which Powertools reads the same way. A chain kept there
+ * is this invocation's alone: another one starting cannot forget it, nor append from it.
+ */
+function invocationStore(): InvokeStore | undefined {
+  if (!process.env.AWS_LAMBDA_MAX_CONCURRENCY) return undefined;
+  const store = (globalThis as { awslambda?: { InvokeStore?: InvokeStore } }).awslambda?.InvokeStore;
+  return store?.hasContext() ? store : undefined;
 }
 
 export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
@@ -45,9 +66,18 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
   // A remembered chain is a prefix of the true one (the chain only grows), so it is safe to append
   // from: if others have written since, the sequence number is taken, the append fails, and the
   // chain is read again. It spares a read before each write; reads for decisions are always fresh.
-  const remembered = new Map<string, LedgerEntry[]>();
-  rememberedChains.add(remembered);
+  const shared = new Map<string, LedgerEntry[]>();
+  sharedChains.add(shared);
+  const slot = Symbol('crypto-erasure.ledger.remembered-chains');
+  const rememberedChains = (): Map<string, LedgerEntry[]> => {
+    const store = invocationStore();
+    if (!store) return shared;
+    let chains = store.get(slot) as Map<string, LedgerEntry[]> | undefined;
+    if (!chains) store.set(slot, (chains = new Map()));
+    return chains;
+  };
   const remember = (subject: string, entries: LedgerEntry[]) => {
+    const remembered = rememberedChains();
     remembered.delete(subject);
     remembered.set(subject, entries);
     if (remembered.size > REMEMBERED_SUBJECTS) remembered.delete(remembered.keys().next().value!);
@@ -61,7 +91,7 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
 
     async record(subject, erasure, event, options = {}) {
       const idempotencyKey = idempotencyKeyOf(event, erasure, options.requestId);
-      let entries = remembered.get(subject);
+      let entries = rememberedChains().get(subject);
       for (let round = 1; round <= MAX_ROUNDS; round++) {
         if (!entries) {
           entries = await table.entries(subject);
@@ -87,7 +117,7 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
         // Another writer took this place in the chain: read the chain again and retry, after a
         // short random pause so the same writers do not collide again in lockstep.
         entries = undefined;
-        remembered.delete(subject);
+        rememberedChains().delete(subject);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
       }
       throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);

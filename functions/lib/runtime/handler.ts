@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from './zod.ts';
 import { classifyFailure } from '../aws/failures.ts';
 import { forgetRememberedChains } from '../ledger/ledger.ts';
 import { logger } from './logger.ts';
@@ -12,7 +12,7 @@ import { logger } from './logger.ts';
  * line, the input parsed against its schema, and AWS failures renamed so the state machine's Retry
  * can tell the transient ones (throttling, 5xx) from the rest.
  */
-export function erasureTask<Schema extends z.ZodType, Result>(
+export function erasureTask<Schema extends z.ZodMiniType, Result>(
   schema: Schema,
   task: (input: z.infer<Schema>, context: Context) => Promise<Result>,
 ) {
@@ -29,7 +29,7 @@ export function erasureTask<Schema extends z.ZodType, Result>(
  * The shape of a function an EventBridge rule invokes: Powertools context on every log line (with
  * the event's id), the event parsed against its schema, AWS failures renamed as for a task.
  */
-export function eventHandler<Schema extends z.ZodType, Result>(schema: Schema, handle: (event: z.infer<Schema>) => Promise<Result>) {
+export function eventHandler<Schema extends z.ZodMiniType, Result>(schema: Schema, handle: (event: z.infer<Schema>) => Promise<Result>) {
   return middy<z.infer<Schema>, Result>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(freshLedger())

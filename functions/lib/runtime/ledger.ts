@@ -1,3 +1,4 @@
+import { clientConfig } from './retry-strategy.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ledgerTable } from '../aws/ledger-table.ts';
 import { readLedgerTableName } from '../erasure/settings.ts';
@@ -6,5 +7,5 @@ import { now } from './clock.ts';
 
 /** The ledger of serverless.yml's LedgerTable, as every handler reaches it: call once, at module scope. */
 export function openLedger(): Ledger {
-  return erasureLedger(ledgerTable(new DynamoDBClient({}), readLedgerTableName()), now);
+  return erasureLedger(ledgerTable(new DynamoDBClient(clientConfig()), readLedgerTableName()), now);
 }

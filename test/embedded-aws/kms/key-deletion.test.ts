@@ -140,6 +140,26 @@ describe('real deletion', () => {
     expect(deletionEvents(h)).toHaveLength(1);
   });
 
+  it('deletes every key whose window has ended, earliest first, and none still waiting, when a call notices them', async () => {
+    const h = await start();
+    const windows = [30, 7, 12, 7, 20];
+    const keys = [];
+    for (const days of windows) {
+      const key = await createKey(h.client(), { Description: `erasure key, ${days} days` });
+      await h.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: days }));
+      keys.push({ ...key, days });
+    }
+    h.kms.close();
+    h.clock.advance(15 * DAY_MS);
+    await h.client().send(new ListKeysCommand({}));
+
+    const deletedFirst = keys.filter((key) => key.days <= 15).sort((a, b) => a.days - b.days);
+    expect(deletionEvents(h).map((event) => event.detail['key-id'])).toEqual(deletedFirst.map((key) => key.keyId));
+    h.clock.advance(15 * DAY_MS);
+    await h.client().send(new ListKeysCommand({}));
+    expect(deletionEvents(h).map((event) => event.detail['key-id'])).toEqual([...deletedFirst, keys[4]!, keys[0]!].map((key) => key.keyId));
+  });
+
   it('deletes the key up to deletionLagMs after its DeletionDate', async () => {
     const h = await start({ deletionLagMs: DAY_MS });
     const key = await createKey(h.client(), { Description: 'erasure key of one subject' });

@@ -29,7 +29,14 @@ function keyIn(state: string, deletionDate?: Date): KmsKey {
 /** The alert window, as the table's conditional writes keep it, in memory. */
 function alertStateDouble(): AlertStateTable {
   const windows = new Map<string, { endsAt: number; uses: number }>();
+  const waits = new Map<string, { taskToken: string; keyArns: string[] }>();
   return {
+    async awaitKeyDeletion(erasure, awaited) {
+      waits.set(erasure, awaited);
+    },
+    async awaitedKeyDeletion(erasure) {
+      return waits.get(erasure);
+    },
     async countUse(id, now, windowMs) {
       const open = windows.get(id);
       if (open && open.endsAt > now.getTime()) {

@@ -74,7 +74,7 @@ describe('scheduleErasureKeyDeletion', () => {
     expect(scheduled).toMatchObject({ alreadyScheduled: true, keyState: 'PendingReplicaDeletion', deletionDate: null });
   });
 
-  it('lets a throttled call fail so the state machine retries it', async () => {
+  it('lets a throttled call fail, for the pacer to make again', async () => {
     const key = kms.addKey({ subjectId: 'user-1' });
     kms.failNext('ScheduleKeyDeletion', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await expect(scheduleErasureKeyDeletion(keys(), erasureKey(key), 7)).rejects.toMatchObject({ name: 'ThrottlingException' });

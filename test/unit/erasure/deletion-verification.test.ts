@@ -2,7 +2,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kmsKeys } from '../../../functions/lib/aws/kms-keys.ts';
 import type { ScheduledKey } from '../../../functions/lib/erasure/deletion-scheduling.ts';
-import { OVERDUE_AFTER_MS, RECHECK_INTERVAL_MS, verifyErasure, wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
+import { OVERDUE_AFTER_MS, RECHECK_INTERVAL_MS, firstCheckAt, verifyErasure, wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
+import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { KmsDouble, arnOf, type KeyRecord } from '../../support/kms-double.ts';
 
 const NOW = new Date('2026-12-01T12:00:00.250Z');
@@ -57,6 +58,36 @@ describe('verifyErasure', () => {
     expect(Date.parse(verification.nextCheckAt ?? '')).toBe(Math.ceil((NOW.getTime() + RECHECK_INTERVAL_MS) / 1000) * 1000);
   });
 
+  it('backs off as long again as KMS has been late', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() - 5 * 3_600_000) });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + 5 * 3_600_000));
+  });
+
+  it('checks a handful of times, not hourly, when KMS deletes the key a day late', async () => {
+    const deletionDate = new Date(NOW.getTime() + 7 * DAY);
+    kms.restore();
+    kms = new KmsDouble({ deleteWhenDue: true, deletionLagMs: DAY });
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
+    let checkAt = Date.parse(firstCheckAt([scheduledKey(key)], NOW));
+    const restore = useTimeSource({ now: () => new Date(checkAt) });
+    try {
+      let checks = 1;
+      let verification = await verifyErasure(keys(), [scheduledKey(key)], new Date(checkAt));
+      while (verification.status === 'Pending') {
+        checkAt = Date.parse(verification.nextCheckAt ?? '');
+        checks++;
+        verification = await verifyErasure(keys(), [scheduledKey(key)], new Date(checkAt));
+      }
+      expect(verification.status).toBe('Deleted');
+      expect(checks).toBeLessThanOrEqual(7);
+      // Found deleted no later than a day after KMS did it.
+      expect(checkAt - (deletionDate.getTime() + DAY)).toBeLessThanOrEqual(DAY);
+    } finally {
+      restore();
+    }
+  });
+
   it('gives up with DeletionOverdue when the key outlives its date by far more than 24 hours', async () => {
     const key = kms.addKey({
       subjectId: 'user-1',
@@ -93,5 +124,30 @@ describe('verifyErasure', () => {
 
   it('writes check times as RFC 3339 with upper-case T and Z and whole seconds', () => {
     expect(wholeSecondsAfter(Date.parse('2026-12-01T12:00:00.001Z'))).toBe('2026-12-01T12:00:01Z');
+  });
+});
+
+describe('firstCheckAt', () => {
+  const key = (deletionDate: string | null, pendingWindowDays = 7): ScheduledKey => ({
+    keyId: 'k',
+    keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/k',
+    keyState: deletionDate ? 'PendingDeletion' : 'PendingReplicaDeletion',
+    deletionDate,
+    pendingWindowDays,
+    alreadyScheduled: false,
+  });
+
+  it('is the latest deletion date of the keys, in whole seconds rounded up', () => {
+    const keys = [key(new Date(NOW.getTime() + 2 * DAY).toISOString()), key(new Date(NOW.getTime() + 7 * DAY).toISOString())];
+    expect(firstCheckAt(keys, NOW)).toBe(wholeSecondsAfter(NOW.getTime() + 7 * DAY));
+    expect(firstCheckAt(keys, NOW)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('waits a full window for a multi-Region primary that has no deletion date yet', () => {
+    expect(firstCheckAt([key(null, 30)], NOW)).toBe(wholeSecondsAfter(NOW.getTime() + 30 * DAY));
+  });
+
+  it('is now when every key was already due, as for keys scheduled by an earlier erasure', () => {
+    expect(firstCheckAt([key(new Date(NOW.getTime() - DAY).toISOString())], NOW)).toBe(wholeSecondsAfter(NOW.getTime()));
   });
 });

@@ -30,6 +30,7 @@ const verification = {
   status: 'Deleted' as const,
   checkedAt: NOW.toISOString(),
   nextCheckAt: null,
+  recheckInSeconds: null,
   keys: [{ keyArn: key.keyArn, fate: 'Deleted' as const, keyState: null, deletionDate: key.deletionDate }],
 };
 const certificate = {

@@ -1,21 +1,17 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { invoke } from '../../support/invoke.ts';
-import { KmsDouble, arnOf, throttled } from '../../support/kms-double.ts';
+import { KmsDouble, arnOf } from '../../support/kms-double.ts';
 import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { EXECUTION_ARN, erasureRequestFor, useFunctionEnvironment } from '../../support/settings.ts';
 
 const ledger = mockLedgerTable();
 let resolveKeys: typeof import('../../../functions/resolve-keys.ts').handler;
-let disableKey: typeof import('../../../functions/disable-key.ts').handler;
-let scheduleDeletion: typeof import('../../../functions/schedule-deletion.ts').handler;
 let checkDeletion: typeof import('../../../functions/check-deletion.ts').handler;
 
 beforeAll(async () => {
   useFunctionEnvironment();
   ({ handler: resolveKeys } = await import('../../../functions/resolve-keys.ts'));
-  ({ handler: disableKey } = await import('../../../functions/disable-key.ts'));
-  ({ handler: scheduleDeletion } = await import('../../../functions/schedule-deletion.ts'));
   ({ handler: checkDeletion } = await import('../../../functions/check-deletion.ts'));
 });
 
@@ -63,38 +59,6 @@ describe('key task handlers', () => {
 
   it('a task refuses input the state machine should never send', async () => {
     await expect(invoke(resolveKeys, { execution })).rejects.toMatchObject({ name: 'ParseError' });
-  });
-
-  it('disableKey disables the key', async () => {
-    const key = kms.addKey({ subjectId: 'user-1' });
-    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
-    await expect(invoke(disableKey, input)).resolves.toEqual({ keyArn: arnOf(key), outcome: 'disabled' });
-    expect(key.keyState).toBe('Disabled');
-    expect(ledger.eventTypes(request.subjectFingerprint)).toEqual(['KeyDisabled']);
-  });
-
-  it('disableKey records its step once however often Lambda retries it', async () => {
-    const key = kms.addKey({ subjectId: 'user-1' });
-    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
-    await invoke(disableKey, input);
-    await invoke(disableKey, input);
-    expect(ledger.eventTypes(request.subjectFingerprint)).toEqual(['KeyDisabled']);
-  });
-
-  it('scheduleDeletion uses the configured waiting period', async () => {
-    const key = kms.addKey({ subjectId: 'user-1', keyState: 'Disabled' });
-    const scheduled = await invoke(scheduleDeletion, { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Disabled', origin: 'AWS_KMS', multiRegion: false } });
-    expect(scheduled).toMatchObject({ keyState: 'PendingDeletion', pendingWindowDays: 7 });
-    expect(ledger.table.rows.get(request.subjectFingerprint)?.map((entry) => entry.event)).toEqual([
-      expect.objectContaining({ type: 'KeyDeletionScheduled', keyArn: arnOf(key), pendingWindowDays: 7, alreadyScheduled: false }),
-    ]);
-  });
-
-  it('scheduleDeletion reports throttling under the name the state machine retries', async () => {
-    const key = kms.addKey({ subjectId: 'user-1' });
-    kms.failNext('ScheduleKeyDeletion', throttled(), throttled(), throttled(), throttled());
-    const input = { execution, request, key: { keyId: key.keyId, keyArn: arnOf(key), keyState: 'Enabled', origin: 'AWS_KMS', multiRegion: false } };
-    await expect(invoke(scheduleDeletion, input)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 
   it('checkDeletion records the verified deletion in the ledger once KMS no longer knows the key', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkChain } from '../../../functions/lib/ledger/hash-chain.ts';
 import type { LedgerEvent } from '../../../functions/lib/ledger/ledger-events.ts';
-import { erasureLedger } from '../../../functions/lib/ledger/ledger.ts';
+import { erasureLedger, forgetRememberedChains } from '../../../functions/lib/ledger/ledger.ts';
+import { concurrentInvocationStore, runInvocation } from '../../../embedded-aws/lambda/invocation-store.ts';
 import { ledgerDouble } from '../../support/ledger-double.ts';
 
 const subject = 'b'.repeat(32);
@@ -80,5 +81,34 @@ describe('the erasure ledger', () => {
     await ledger.record(subject, null, hold, { requestId: 'r-1' });
     await ledger.record(subject, null, hold, { requestId: 'r-2' });
     expect(ledger.table.rows.get(subject)).toHaveLength(2);
+  });
+});
+
+describe('invocations sharing one process', () => {
+  it('each append from the chain they read themselves, however many others start meanwhile', async () => {
+    const invocations = await concurrentInvocationStore();
+    const ledger = ledgerDouble();
+    let reads = 0;
+    const entries = ledger.table.entries.bind(ledger.table);
+    ledger.table.entries = (subjectOfEntries) => {
+      reads++;
+      return entries(subjectOfEntries);
+    };
+    await runInvocation(invocations, 'invocation-1', async () => {
+      await ledger.record(subject, erasure, disabled(1));
+      // Another invocation starts (its handler forgets the chains of invocations run one at a time).
+      forgetRememberedChains();
+      await ledger.record(subject, erasure, disabled(2));
+    });
+    expect(reads).toBe(1);
+    expect(ledger.table.rows.get(subject)?.map((entry) => entry.sequence)).toEqual([1, 2]);
+  });
+
+  it('never append from a chain another invocation read: an edit made in between is refused', async () => {
+    const invocations = await concurrentInvocationStore();
+    const ledger = ledgerDouble();
+    await runInvocation(invocations, 'invocation-1', () => ledger.record(subject, erasure, disabled(1)));
+    (ledger.table.rows.get(subject)![0]!.event as { outcome: string }).outcome = 'edited';
+    await expect(runInvocation(invocations, 'invocation-2', () => ledger.record(subject, erasure, disabled(2)))).rejects.toMatchObject({ name: 'LedgerChainBroken' });
   });
 });

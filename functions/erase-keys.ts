@@ -1,0 +1,115 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from './lib/runtime/zod.ts';
+import { taskCallbacks } from './lib/aws/erasure-executions.ts';
+import { classifyFailure } from './lib/aws/failures.ts';
+import { kmsKeys } from './lib/aws/kms-keys.ts';
+import { ErasureRequestSchema } from './lib/erasure/closure-event.ts';
+import { eraseKeysAtPace } from './lib/erasure/key-erasure.ts';
+import { QuotaPacer } from './lib/erasure/quota-pacing.ts';
+import { readKeyPolicy } from './lib/erasure/settings.ts';
+import { ErasureKeySchema } from './lib/erasure/task-inputs.ts';
+import { forgetRememberedChains } from './lib/ledger/ledger.ts';
+import { now, sleep } from './lib/runtime/clock.ts';
+import { openLedger } from './lib/runtime/ledger.ts';
+import { logger } from './lib/runtime/logger.ts';
+import { clientConfig } from './lib/runtime/retry-strategy.ts';
+
+/**
+ * The one worker that disables and schedules the deletion of every erasure's keys, drained from a
+ * FIFO queue (closures keep their order) with reserved concurrency 1, so that one pace governs
+ * the account's quota-bound KMS calls: each execution sends its keys here with a task token and
+ * waits (statemachines/erasure.asl.json, EraseKeysAtQuotaPace).
+ *
+ * KMS calls are made once each (no SDK retries): every ThrottlingException must reach the pacer,
+ * which waits and tries again. The pace lives as long as the function instance; a new instance
+ * starts again from KMS's default quotas.
+ */
+const kms = kmsKeys(new KMSClient(clientConfig({ maxAttempts: 1 })));
+const callbacks = taskCallbacks(new SFNClient(clientConfig()));
+const ledger = openLedger();
+const pace = {
+  disableKey: new QuotaPacer({ initialPerSecond: 5 }, { now, sleep }),
+  scheduleKeyDeletion: new QuotaPacer({ initialPerSecond: 15 }, { now, sleep }),
+};
+
+// A message that fails for want of AWS (a 5xx, the network) goes back to the queue; after this many
+// receives the erasure is failed instead, so a closure never waits on the queue forever.
+const MAX_RECEIVES = 5;
+
+const KeyErasureMessage = z.object({
+  taskToken: z.string(),
+  execution: z.string(),
+  request: ErasureRequestSchema,
+  keys: z.array(ErasureKeySchema),
+});
+
+async function eraseOrder(record: SQSRecord): Promise<'done' | 'retry'> {
+  const parsed = z.safeParse(KeyErasureMessage, safeJson(record.body));
+  if (!parsed.success) {
+    // Only the state machine writes here; a message it did not write has no token to answer.
+    logger.error('key erasure message refused', { messageId: record.messageId, issues: parsed.error.issues.length });
+    return 'done';
+  }
+  const { taskToken, execution, request, keys } = parsed.data;
+  logger.appendKeys({ executionId: execution, eventId: request.eventId, subject: request.subjectFingerprint });
+  // A stopped execution (cancelled by an operator while its keys queued) touches no key.
+  if (!(await callbacks.stillWaiting(taskToken))) {
+    logger.info('erasure no longer waits; its keys are left as they are', { keys: keys.length });
+    return 'done';
+  }
+  try {
+    const erased = await eraseKeysAtPace(
+      { execution, subjectFingerprint: request.subjectFingerprint, keys },
+      { kms, ledger, pace, pendingWindowDays: readKeyPolicy().pendingWindowDays, now },
+    );
+    await callbacks.succeed(taskToken, erased);
+    logger.info('keys disabled and scheduled for deletion', { keys: keys.length, disablePace: pace.disableKey.ratePerSecond });
+    return 'done';
+  } catch (error) {
+    const failure = classifyFailure(error) as Error;
+    const transient = failure.name === 'AwsServerError' || failure.name === 'LedgerContention';
+    if (transient && Number(record.attributes.ApproximateReceiveCount) < MAX_RECEIVES) {
+      logger.warn('key erasure will be retried', { errorName: failure.name, errorMessage: failure.message });
+      return 'retry';
+    }
+    logger.error('key erasure failed', { errorName: failure.name, errorMessage: failure.message });
+    await callbacks.fail(taskToken, failure.name || 'Error', failure.message);
+    return 'done';
+  }
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const [index, record] of event.Records.entries()) {
+      forgetRememberedChains();
+      // Each message is another erasure: no line about it may carry the previous one's ids.
+      logger.removeKeys(['executionId', 'eventId', 'subject']);
+      let outcome: 'done' | 'retry';
+      try {
+        outcome = await eraseOrder(record);
+      } catch (error) {
+        logger.error('key erasure could not be answered', { errorName: (error as Error).name, errorMessage: (error as Error).message });
+        outcome = 'retry';
+      }
+      if (outcome === 'retry') {
+        // In a FIFO queue the messages after a failed one must wait for it: return them all.
+        batchItemFailures.push(...event.Records.slice(index).map((failed) => ({ itemIdentifier: failed.messageId })));
+        break;
+      }
+    }
+    return { batchItemFailures };
+  });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
