@@ -13,10 +13,12 @@ import { CRYPTOGRAPHIC_OPERATIONS } from './cryptographic-operations.ts';
 import { KeyDeletion } from './key-deletion.ts';
 import { createCustomerManagedKey, KEY_OPERATIONS, newKey } from './key-operations.ts';
 import { isPendingDeletion, KeyStateError } from './key-states.ts';
+import { DEFAULT_TRANSITION_MS, KeyTransitions } from './key-transitions.ts';
 import { restoreKeyStore, snapshotKeyStore, type KmsSnapshot } from './key-store-snapshot.ts';
 import { aliasArn, KeyStore, type KmsScope } from './key-store.ts';
 import { failedCallEvent } from './kms-events.ts';
 import type { KmsBackend, KmsOperation } from './kms-backend.ts';
+import { MULTI_REGION_OPERATIONS } from './multi-region-operations.ts';
 import { RequestQuotas, type QuotaSetting } from './request-quotas.ts';
 import { SIGNING_OPERATIONS } from './signing-operations.ts';
 
@@ -29,6 +31,8 @@ export interface EmbeddedKmsOptions {
   quotas?: QuotaSetting;
   /** How long after its DeletionDate a key is really deleted: KMS may take up to 24 hours. */
   deletionLagMs?: number;
+  /** How long a new replica stays Creating and UpdatePrimaryRegion's keys Updating: "a few seconds" in KMS. */
+  transitionMs?: number;
   /** The account `createAwsManagedKey` seeds when given none. */
   accountId?: string;
   /** A key store saved by `snapshot()`: the KMS starts with its keys, aliases and waiting periods. */
@@ -47,13 +51,21 @@ export interface DeclaredKey {
 }
 
 const OPERATIONS = new Map<string, KmsOperation>(
-  Object.entries({ ...KEY_OPERATIONS, ...CRYPTOGRAPHIC_OPERATIONS, ...SIGNING_OPERATIONS, ...ALIAS_AND_TAG_OPERATIONS }),
+  Object.entries({
+    ...KEY_OPERATIONS,
+    ...MULTI_REGION_OPERATIONS,
+    ...CRYPTOGRAPHIC_OPERATIONS,
+    ...SIGNING_OPERATIONS,
+    ...ALIAS_AND_TAG_OPERATIONS,
+  }),
 );
 
 /**
  * AWS KMS on loopback, speaking JSON 1.1 (`TrentService.<Operation>`), so the real SDK and CLI can
- * drive it. Keys live per account and Region, follow KMS's key-state rules, encrypt for real
- * (AES-256-GCM) and are deleted on the shared virtual clock once their waiting period is over.
+ * drive it. One endpoint serves every Region: each request runs in the Region of its SigV4
+ * credential scope, and keys, aliases and request quotas live per account and Region, as in KMS.
+ * Keys follow KMS's key-state rules, encrypt for real (AES-256-GCM), replicate across Regions as
+ * multi-Region keys, and are deleted on the shared virtual clock once their waiting period is over.
  */
 export class EmbeddedKms implements JsonService {
   readonly targetPrefix = 'TrentService';
@@ -71,8 +83,12 @@ export class EmbeddedKms implements JsonService {
       emit: options.emit,
       deletionLagMs: options.deletionLagMs ?? 0,
     });
-    for (const key of store.allKeys()) deletion.resume(key);
-    this.backend = { store, clock: options.clock, deletion };
+    const transitions = new KeyTransitions({ clock: options.clock, durationMs: options.transitionMs ?? DEFAULT_TRANSITION_MS });
+    for (const key of store.allKeys()) {
+      deletion.resume(key);
+      transitions.resume(key);
+    }
+    this.backend = { store, clock: options.clock, deletion, transitions };
     this.emit = options.emit;
     this.faults = options.faults;
     this.quotas = new RequestQuotas(options.clock, options.quotas);
@@ -80,6 +96,7 @@ export class EmbeddedKms implements JsonService {
   }
 
   async handle(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject> {
+    this.backend.transitions.settleDueKeys();
     this.backend.deletion.deleteDueKeys();
     const run = OPERATIONS.get(operation);
     if (!run) throw new AwsServiceError('UnknownOperationException', `The embedded KMS does not implement ${operation}.`);
@@ -174,6 +191,7 @@ export class EmbeddedKms implements JsonService {
 
   /** Every key and alias, for `restore` in a later EmbeddedKms (see KmsSnapshot). */
   snapshot(): KmsSnapshot {
+    this.backend.transitions.settleDueKeys();
     this.backend.deletion.deleteDueKeys();
     return snapshotKeyStore(this.backend.store);
   }
@@ -191,5 +209,6 @@ export class EmbeddedKms implements JsonService {
   /** Stops the deletion timers; scheduled keys are still deleted lazily if the service is called again. */
   close(): void {
     this.backend.deletion.close();
+    this.backend.transitions.close();
   }
 }

@@ -104,7 +104,9 @@ export class KeyDeletion {
     this.timers.get(key)?.abort();
     const timer = new AbortController();
     this.timers.set(key, timer);
-    void this.clock.sleepUntil(new Date(this.deletionInstant(key)), timer.signal).then(() => {
+    // The timer is nobody's work: the request that scheduled the key answers and ends meanwhile.
+    const sleep = () => this.clock.sleepUntil(new Date(this.deletionInstant(key)), timer.signal);
+    void (this.clock.activity?.detached(sleep) ?? sleep()).then(() => {
       if (!timer.signal.aborted) this.deleteDueKeys();
     });
   }

@@ -19,14 +19,13 @@ import {
   paginate,
   requiredBlob,
   requiredString,
-  tagList,
   validationError,
 } from './wire-format.ts';
 
 const KNOWN_ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'];
 
 /** KMS's key policy when CreateKey or ReplicateKey is given none: the account may use IAM policies. */
-function defaultKeyPolicy(accountId: string): string {
+export function defaultKeyPolicy(accountId: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Id: 'key-default-1',
@@ -58,6 +57,7 @@ export function newKey(
     accountId: scope.accountId,
     region: scope.region,
     state: external ? 'PendingImport' : 'Enabled',
+    transition: undefined,
     deletionDate: undefined,
     pendingWindowInDays: undefined,
     material: external || !symmetric ? undefined : generateKeyMaterial(),
@@ -133,7 +133,7 @@ const listKeys: KmsOperation = (kms, input, context) => {
 };
 
 /** The administrative operations name a key by key ID or key ARN only, never by alias. */
-function administeredKey(kms: KmsBackend, input: JsonObject, context: RequestContext, operation: string): KmsKey {
+export function administeredKey(kms: KmsBackend, input: JsonObject, context: RequestContext, operation: string): KmsKey {
   const key = kms.store.resolveKey(context, requiredString(input, 'KeyId'), { aliases: false });
   assertCustomerManaged(key, operation, context);
   return key;
@@ -171,51 +171,6 @@ const cancelKeyDeletion: KmsOperation = (kms, input, context) => {
   assertKeyState(key, 'cancel-deletion');
   kms.deletion.cancel(key);
   return { KeyId: key.arn };
-};
-
-const replicateKey: KmsOperation = (kms, input, context) => {
-  const primary = administeredKey(kms, input, context, 'ReplicateKey');
-  const replicaRegion = requiredString(input, 'ReplicaRegion');
-  if (!/^[a-z]+(-[a-z]+)+-\d+$/.test(replicaRegion)) {
-    throw validationError('ReplicaRegion', replicaRegion, 'Member must name an AWS Region, such as us-east-1');
-  }
-  if (primary.multiRegionKeyType === undefined) {
-    throw new AwsServiceError('UnsupportedOperationException', `${primary.arn} is not a multi-Region key.`);
-  }
-  if (primary.multiRegionKeyType !== 'PRIMARY') {
-    throw new AwsServiceError('UnsupportedOperationException', `${primary.arn} is not a multi-Region primary key.`);
-  }
-  if (replicaRegion === context.region) {
-    throw new AwsServiceError('ValidationException', `The replica Region must differ from the primary key's Region, ${context.region}.`);
-  }
-  const replicaScope = { accountId: context.accountId, region: replicaRegion };
-  if (kms.store.findKey(replicaScope, primary.keyId)) {
-    throw new AwsServiceError('AlreadyExistsException', `${keyArn(replicaScope, primary.keyId)} already exists.`);
-  }
-  assertKeyState(primary, 'replicate');
-  // KMS shows a new replica as Creating for a moment; the embedded one is ready at once.
-  const replica = newKey(replicaScope, {
-    keyId: primary.keyId,
-    keyManager: 'CUSTOMER',
-    origin: primary.origin,
-    multiRegionKeyType: 'REPLICA',
-    description: optionalString(input, 'Description') ?? primary.description,
-    creationDate: kms.clock.now(),
-    keySpec: primary.keySpec,
-    keyUsage: primary.keyUsage,
-  });
-  // Related multi-Region keys share their key material: that is what makes them interchangeable.
-  replica.material = primary.material && Buffer.from(primary.material);
-  replica.privateKey = primary.privateKey;
-  replica.importedMaterialId = primary.importedMaterialId;
-  replica.state = replica.material || replica.privateKey ? 'Enabled' : 'PendingImport';
-  for (const tag of optionalTags(input)) replica.tags.set(tag.TagKey, tag.TagValue);
-  kms.store.addKey(replica);
-  return {
-    ReplicaKeyMetadata: keyMetadata(replica, kms.store),
-    ReplicaPolicy: optionalString(input, 'Policy') ?? defaultKeyPolicy(context.accountId),
-    ReplicaTags: tagList(replica.tags),
-  };
 };
 
 function assertImportedMaterialKey(key: KmsKey): void {
@@ -259,7 +214,8 @@ const importKeyMaterial: KmsOperation = (kms, input, context) => {
   const material = unwrapKeyMaterial(key.importParameters, importToken, encryptedKeyMaterial, kms.clock.now());
   const materialId = keyMaterialId(material);
   // A KMS key is bound to the first material imported into it; only that material may come back.
-  if (key.importedMaterialId !== undefined && key.importedMaterialId !== materialId) {
+  const boundMaterialId = importedMaterialIdOf(kms, key);
+  if (boundMaterialId !== undefined && boundMaterialId !== materialId) {
     throw new AwsServiceError(
       'IncorrectKeyMaterialException',
       'The key material in the request is not the key material previously imported into this KMS key.',
@@ -270,6 +226,17 @@ const importKeyMaterial: KmsOperation = (kms, input, context) => {
   if (key.state === 'PendingImport') key.state = 'Enabled';
   return { KeyId: key.arn, KeyMaterialId: materialId };
 };
+
+/**
+ * The material a key is bound to. Related multi-Region keys are bound together: KMS "ensures that
+ * the key material that you import into the replica key is identical to the key material that you
+ * imported into the primary key" (Developer Guide, "Importing key material into multi-Region keys").
+ */
+function importedMaterialIdOf(kms: KmsBackend, key: KmsKey): string | undefined {
+  if (key.importedMaterialId !== undefined || key.multiRegionKeyType === undefined) return key.importedMaterialId;
+  const { primary, replicas } = kms.store.relatedMultiRegionKeys(key);
+  return [primary, ...replicas].find((related) => related?.importedMaterialId !== undefined)?.importedMaterialId;
+}
 
 /**
  * Deletes imported key material at once (AWS-FACTS.md): the key keeps its metadata and goes to
@@ -294,7 +261,6 @@ export const KEY_OPERATIONS: Record<string, KmsOperation> = {
   EnableKey: enableKey,
   ScheduleKeyDeletion: scheduleKeyDeletion,
   CancelKeyDeletion: cancelKeyDeletion,
-  ReplicateKey: replicateKey,
   GetParametersForImport: getParametersForImport,
   ImportKeyMaterial: importKeyMaterial,
   DeleteImportedKeyMaterial: deleteImportedKeyMaterial,

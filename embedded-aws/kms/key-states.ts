@@ -10,6 +10,7 @@ export type KeyAction =
   | 'delete-imported-material'
   | 'import-material'
   | 'replicate'
+  | 'update-primary-region'
   | 'manage-aliases-and-tags';
 
 export const KEY_STATES: readonly KeyState[] = [
@@ -31,7 +32,14 @@ const ALLOWED_STATES: Record<KeyAction, readonly KeyState[]> = {
   // On a key pending import, deleting its (absent) material is a no-op, not an error.
   'delete-imported-material': ['Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport'],
   'import-material': ['PendingImport', 'Enabled', 'Disabled'],
-  'replicate': ['Enabled', 'Disabled', 'PendingImport'],
+  // A primary pending deletion or pending replica deletion "cannot be replicated" (ScheduleKeyDeletion
+  // reference), nor can a new primary while Updating (UpdatePrimaryRegion reference). Not documented:
+  // a Disabled primary, and one still awaiting its imported material (PendingImport). Key state is
+  // not a shared property and KMS never copies imported material, so we replicate both.
+  replicate: ['Enabled', 'Disabled', 'PendingImport'],
+  // "Both the primary key and the replica key must be in the Enabled key state when the operation
+  // starts" (Developer Guide, "Change the primary key in a set of multi-Region keys").
+  'update-primary-region': ['Enabled'],
   // Not in the facts: KMS's key-state table refuses aliases and tags for keys pending deletion;
   // the stricter reading keeps the pipeline from relying on tagging a key it has already scheduled.
   'manage-aliases-and-tags': ['Enabled', 'Disabled', 'PendingImport', 'Unavailable', 'Creating', 'Updating'],
@@ -75,7 +83,7 @@ function keyStateRefusal(key: KmsKey, action: KeyAction): KeyStateError {
   if (action === 'cancel-deletion') {
     return new KeyStateError('KMSInvalidStateException', `${key.arn} is not pending deletion.`, key);
   }
-  if (action === 'cryptographic' && key.state === 'Disabled') {
+  if ((action === 'cryptographic' || action === 'update-primary-region') && key.state === 'Disabled') {
     return new KeyStateError('DisabledException', `${key.arn} is disabled.`, key);
   }
   // AWS-FACTS allows DisabledException or KMSInvalidStateException for cryptographic use of a key

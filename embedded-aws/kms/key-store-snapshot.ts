@@ -8,6 +8,7 @@ import {
   type KeyOrigin,
   type KeySpec,
   type KeyState,
+  type KeyTransition,
   type KeyUsage,
   type KmsKey,
   type MultiRegionKeyType,
@@ -16,8 +17,11 @@ import {
 /**
  * The whole key store of an embedded KMS as one JSON document, so a restarted embedded AWS keeps
  * its keys: every key with its material (symmetric material in base64, an asymmetric private key
- * as PKCS#8 PEM), state and deletion date, tags and aliases. Import parameters handed out by
- * GetParametersForImport are not kept: a caller asks for new ones, as after their 24 hours.
+ * as PKCS#8 PEM), state and deletion date, a transient state's end (a replica Creating, keys
+ * Updating), tags and aliases. A multi-Region key's family needs nothing more: its members share
+ * their key ID across Regions, and their roles are each key's multiRegionKeyType. Import
+ * parameters handed out by GetParametersForImport are not kept: a caller asks for new ones, as
+ * after their 24 hours.
  *
  * It holds every secret of the embedded KMS in the clear: keep it where the keys may be.
  */
@@ -40,6 +44,8 @@ interface KeySnapshot {
   keyUsage: KeyUsage;
   description: string;
   state: KeyState;
+  /** Absent in snapshots written before transient states were kept. */
+  transition?: { from: KeyTransition['from']; settlesTo: KeyState; settlesAt: string } | null;
   deletionDate: string | null;
   pendingWindowInDays: number | null;
   material: string | null;
@@ -75,6 +81,7 @@ export function snapshotKeyStore(store: KeyStore): KmsSnapshot {
       keyUsage: key.keyUsage,
       description: key.description,
       state: key.state,
+      transition: key.transition ? { ...key.transition, settlesAt: key.transition.settlesAt.toISOString() } : null,
       deletionDate: key.deletionDate?.toISOString() ?? null,
       pendingWindowInDays: key.pendingWindowInDays ?? null,
       material: key.material?.toString('base64') ?? null,
@@ -128,6 +135,7 @@ function restoredKey(saved: KeySnapshot): KmsKey {
     keyUsage: saved.keyUsage,
     description: saved.description,
     state: saved.state,
+    transition: saved.transition ? { ...saved.transition, settlesAt: new Date(saved.transition.settlesAt) } : undefined,
     deletionDate: saved.deletionDate === null ? undefined : new Date(saved.deletionDate),
     pendingWindowInDays: saved.pendingWindowInDays ?? undefined,
     material: saved.material === null ? undefined : Buffer.from(saved.material, 'base64'),

@@ -40,6 +40,16 @@ export interface ImportParameters {
   validTo: Date;
 }
 
+/**
+ * A transient key state KMS leaves on its own a few seconds later: a new replica's Creating
+ * (ReplicateKey), the Updating of both keys whose roles UpdatePrimaryRegion swaps.
+ */
+export interface KeyTransition {
+  from: 'Creating' | 'Updating';
+  settlesTo: KeyState;
+  settlesAt: Date;
+}
+
 export interface KmsKey {
   readonly keyId: string;
   readonly arn: string;
@@ -48,11 +58,14 @@ export interface KmsKey {
   readonly creationDate: Date;
   readonly keyManager: KeyManager;
   readonly origin: KeyOrigin;
-  readonly multiRegionKeyType: MultiRegionKeyType | undefined;
+  /** PRIMARY or REPLICA for a multi-Region key; UpdatePrimaryRegion swaps them between two keys. */
+  multiRegionKeyType: MultiRegionKeyType | undefined;
   readonly keySpec: KeySpec;
   readonly keyUsage: KeyUsage;
   description: string;
   state: KeyState;
+  /** While `state` is Creating or Updating: what it becomes, and when. */
+  transition: KeyTransition | undefined;
   deletionDate: Date | undefined;
   pendingWindowInDays: number | undefined;
   /** The AES-256 key that seals ciphertexts; absent while an EXTERNAL key awaits (re)import. */
@@ -142,6 +155,13 @@ export class KeyStore {
       if (!key) throw new AwsServiceError('NotFoundException', `Alias '${shownArn}' is not found.`);
       return key;
     }
+    const arn = KEY_ARN.exec(identifier);
+    // A key ARN names its Region, and KMS never reaches across Regions: a key ARN of another Region
+    // is refused as "Invalid arn <its Region>" (NotFoundException), whether or not a related
+    // multi-Region key exists here. AWS documents no message; this one is what KMS answers (seen in
+    // nakedible/openssl-engine-kms#1 and kubernetes-retired/kube-aws#1041, and snapshot-tested
+    // against AWS by LocalStack, localstack/localstack#7463).
+    if (arn && arn[1] !== scope.region) throw new AwsServiceError('NotFoundException', `Invalid arn ${arn[1]}`);
     const keyId = keyIdOf(scope, identifier);
     const key = keyId === undefined ? undefined : this.findKey(scope, keyId);
     if (!key) throw keyNotFound(scope, keyId ?? identifier);
@@ -197,7 +217,7 @@ function aliasNameOf(identifier: string): string | undefined {
   return ALIAS_ARN.exec(identifier)?.[3];
 }
 
-/** The key ID a key ID or key ARN names; a key ARN of another Region or account names none here. */
+/** The key ID a key ID or key ARN names; a key ARN of another account names none here. */
 function keyIdOf(scope: KmsScope, identifier: string): string | undefined {
   const match = KEY_ARN.exec(identifier);
   if (!match) return identifier.includes(':') ? undefined : identifier;

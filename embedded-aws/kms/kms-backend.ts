@@ -2,12 +2,14 @@ import type { Clock } from '../clock.ts';
 import { AwsServiceError, type JsonObject, type RequestContext } from '../protocol.ts';
 import type { KeyDeletion } from './key-deletion.ts';
 import type { KeyStore, KmsKey } from './key-store.ts';
+import type { KeyTransitions } from './key-transitions.ts';
 
-/** What every KMS operation works on: the keys, the one clock, and the deletion of keys. */
+/** What every KMS operation works on: the keys, the one clock, the deletion and transient states of keys. */
 export interface KmsBackend {
   store: KeyStore;
   clock: Clock;
   deletion: KeyDeletion;
+  transitions: KeyTransitions;
 }
 
 export type KmsOperation = (

@@ -12,6 +12,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { VirtualClock } from '../../../embedded-aws/clock.ts';
+import { DEFAULT_TRANSITION_MS } from '../../../embedded-aws/kms/key-transitions.ts';
 import { EmbeddedKms, type EmbeddedKmsOptions } from '../../../embedded-aws/kms/index.ts';
 import type { AwsEvent } from '../../../embedded-aws/protocol.ts';
 import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
@@ -20,6 +21,8 @@ import { afterAll, beforeAll } from 'vitest';
 export const ACCOUNT_ID = '111122223333';
 export const HOME_REGION = 'eu-west-1';
 export const REPLICA_REGION = 'us-east-1';
+/** A third Region, for a primary key with two replicas. */
+export const SECOND_REPLICA_REGION = 'ap-southeast-2';
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface KmsHarness {
@@ -131,6 +134,16 @@ export async function keyInState(harness: KmsHarness, state: ReachableKeyState):
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
   }
   return { keyId, arn, ciphertext: CiphertextBlob ?? new Uint8Array() };
+}
+
+/**
+ * Replicates a multi-Region primary key (named in its own Region) into `replicaRegion`, then lets the
+ * virtual clock run past the few seconds the replica is Creating.
+ */
+export async function replicateKey(harness: KmsHarness, keyId: string, replicaRegion: string): Promise<{ arn: string }> {
+  const { ReplicaKeyMetadata } = await harness.client().send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: replicaRegion }));
+  harness.clock.advance(DEFAULT_TRANSITION_MS);
+  return { arn: ReplicaKeyMetadata?.Arn ?? '' };
 }
 
 /** Wraps `material` with the import parameters' public key (RSAES_OAEP_SHA_256) and imports it. */

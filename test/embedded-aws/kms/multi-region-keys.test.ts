@@ -1,13 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import {
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
+  DisableKeyCommand,
   EncryptCommand,
   ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
+  UpdatePrimaryRegionCommand,
 } from '@aws-sdk/client-kms';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DAY_MS, HOME_REGION, REPLICA_REGION, startKms, type KmsHarness } from './kms-harness.ts';
+import { DEFAULT_TRANSITION_MS } from '../../../embedded-aws/kms/key-transitions.ts';
+import {
+  DAY_MS,
+  HOME_REGION,
+  importKeyMaterial,
+  REPLICA_REGION,
+  replicateKey,
+  startKms,
+  type KmsHarness,
+} from './kms-harness.ts';
 
 let harness: KmsHarness;
 afterEach(async () => {
@@ -15,12 +27,10 @@ afterEach(async () => {
 });
 
 async function primaryWithReplica(): Promise<{ keyId: string; primaryArn: string; replicaArn: string }> {
-  const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+  const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true, Description: 'primary' }));
   const keyId = KeyMetadata?.KeyId ?? '';
-  const { ReplicaKeyMetadata } = await harness
-    .client()
-    .send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: REPLICA_REGION }));
-  return { keyId, primaryArn: KeyMetadata?.Arn ?? '', replicaArn: ReplicaKeyMetadata?.Arn ?? '' };
+  const replica = await replicateKey(harness, keyId, REPLICA_REGION);
+  return { keyId, primaryArn: KeyMetadata?.Arn ?? '', replicaArn: replica.arn };
 }
 
 async function describeIn(region: string, keyId: string) {
@@ -112,5 +122,135 @@ describe('multi-Region keys', () => {
     expect(
       harness.events.filter((event) => event.detailType === 'KMS CMK Deletion').map((event) => event.resources[0]),
     ).toEqual([key.replicaArn, key.primaryArn]);
+  });
+});
+
+describe('ReplicateKey', () => {
+  it('answers with the replica Creating, usable only once it is Enabled a few seconds later', async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+    const keyId = KeyMetadata?.KeyId ?? '';
+    const { ReplicaKeyMetadata } = await harness.client().send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: REPLICA_REGION }));
+    const replicaKms = harness.client(REPLICA_REGION);
+    const encrypting = () => replicaKms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('early') }));
+
+    expect(ReplicaKeyMetadata).toMatchObject({ KeyState: 'Creating', Enabled: false });
+    await expect(encrypting()).rejects.toMatchObject({
+      name: 'KMSInvalidStateException',
+      message: `${ReplicaKeyMetadata?.Arn} is creating.`,
+    });
+    harness.clock.advance(DEFAULT_TRANSITION_MS);
+    expect((await describeIn(REPLICA_REGION, keyId))?.KeyState).toBe('Enabled');
+    await expect(encrypting()).resolves.toMatchObject({ KeyId: ReplicaKeyMetadata?.Arn });
+  });
+
+  it('makes the replica of a Disabled primary Enabled: key state is not shared', async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+    await harness.client().send(new DisableKeyCommand({ KeyId: KeyMetadata?.KeyId }));
+    await replicateKey(harness, KeyMetadata?.KeyId ?? '', REPLICA_REGION);
+    expect((await describeIn(REPLICA_REGION, KeyMetadata?.KeyId ?? ''))?.KeyState).toBe('Enabled');
+    expect((await describeIn(HOME_REGION, KeyMetadata?.KeyId ?? ''))?.KeyState).toBe('Disabled');
+  });
+
+  it("gives the replica the request's description and tags, not the primary's", async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness
+      .client()
+      .send(new CreateKeyCommand({ MultiRegion: true, Description: 'primary', Tags: [{ TagKey: 'team', TagValue: 'a' }] }));
+    const bare = await harness.client().send(new ReplicateKeyCommand({ KeyId: KeyMetadata?.KeyId, ReplicaRegion: REPLICA_REGION }));
+    expect(bare.ReplicaKeyMetadata?.Description).toBe('');
+    expect(bare.ReplicaTags).toEqual([]);
+    expect(JSON.parse(bare.ReplicaPolicy ?? '{}')).toMatchObject({ Id: 'key-default-1' });
+  });
+
+  it('refuses a second replica in a Region that already holds one, even one pending deletion', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await harness.client(REPLICA_REGION).send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
+    await expect(
+      harness.client().send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: REPLICA_REGION })),
+    ).rejects.toMatchObject({
+      name: 'AlreadyExistsException',
+      message: 'You can create only one replica of each primary key in each AWS Region.',
+    });
+  });
+
+  it("refuses to replicate into the primary key's own Region", async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+    await expect(
+      harness.client().send(new ReplicateKeyCommand({ KeyId: KeyMetadata?.KeyId, ReplicaRegion: HOME_REGION })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('refuses to replicate a primary pending replica deletion', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await harness.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
+    await expect(
+      harness.client().send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: 'eu-central-1' })),
+    ).rejects.toMatchObject({ name: 'KMSInvalidStateException', message: `${key.primaryArn} is pending deletion.` });
+  });
+
+  it("creates the replica of imported key material PendingImport, and takes only the primary's material", async () => {
+    harness = await startKms();
+    const material = randomBytes(32);
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true, Origin: 'EXTERNAL' }));
+    const keyId = KeyMetadata?.KeyId ?? '';
+    await importKeyMaterial(harness.client(), keyId, material);
+    await replicateKey(harness, keyId, REPLICA_REGION);
+    const replicaKms = harness.client(REPLICA_REGION);
+
+    expect((await describeIn(REPLICA_REGION, keyId))?.KeyState).toBe('PendingImport');
+    await expect(importKeyMaterial(replicaKms, keyId, randomBytes(32))).rejects.toMatchObject({ name: 'IncorrectKeyMaterialException' });
+    await importKeyMaterial(replicaKms, keyId, material);
+    const { CiphertextBlob } = await harness.client().send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('imported') }));
+    const { Plaintext } = await replicaKms.send(new DecryptCommand({ CiphertextBlob }));
+    expect(Buffer.from(Plaintext ?? []).toString()).toBe('imported');
+  });
+});
+
+describe('UpdatePrimaryRegion', () => {
+  it('swaps the primary and the replica, both Updating for a few seconds and still usable', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await harness.client().send(new UpdatePrimaryRegionCommand({ KeyId: key.keyId, PrimaryRegion: REPLICA_REGION }));
+
+    const oldPrimary = await describeIn(HOME_REGION, key.keyId);
+    expect(oldPrimary).toMatchObject({
+      KeyState: 'Updating',
+      MultiRegionConfiguration: {
+        MultiRegionKeyType: 'REPLICA',
+        PrimaryKey: { Arn: key.replicaArn, Region: REPLICA_REGION },
+        ReplicaKeys: [{ Arn: key.primaryArn, Region: HOME_REGION }],
+      },
+    });
+    await expect(
+      harness.client().send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from('during') })),
+    ).resolves.toBeDefined();
+    harness.clock.advance(DEFAULT_TRANSITION_MS);
+    expect((await describeIn(HOME_REGION, key.keyId))?.KeyState).toBe('Enabled');
+    expect(await describeIn(REPLICA_REGION, key.keyId)).toMatchObject({
+      KeyState: 'Enabled',
+      MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY' },
+    });
+  });
+
+  it('refuses while the replica that would become primary is disabled', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await harness.client(REPLICA_REGION).send(new DisableKeyCommand({ KeyId: key.keyId }));
+    await expect(
+      harness.client().send(new UpdatePrimaryRegionCommand({ KeyId: key.keyId, PrimaryRegion: REPLICA_REGION })),
+    ).rejects.toMatchObject({ name: 'DisabledException', message: `${key.replicaArn} is disabled.` });
+  });
+
+  it('answers NotFoundException for a Region that holds no replica', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await expect(
+      harness.client().send(new UpdatePrimaryRegionCommand({ KeyId: key.keyId, PrimaryRegion: 'eu-central-1' })),
+    ).rejects.toMatchObject({ name: 'NotFoundException' });
   });
 });
