@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { certificateOf, exportPublicKey, verifyCertificateFile } from './commands/certificates.ts';
 import { cancel, hold, release } from './commands/decisions.ts';
+import { checkSubjectId, provision, provisionLines } from './commands/provision.ts';
 import { readErasureDefinition, stateMachineDiagram } from './commands/diagram.ts';
 import { catalogLines, listCatalog } from './commands/events.ts';
 import { replayLines, runLocalReplay } from './commands/replay-local.ts';
@@ -149,6 +150,16 @@ subjectCommand('certificate', "print a subject's signed erasure certificate, fro
   // The certificate is JSON either way: what an auditor keeps and verify-certificate reads.
   process.stdout.write(`${JSON.stringify(await certificateOf(await resolveTarget(targetOptions(options)), subject), null, 2)}\n`);
 });
+
+onTarget(program.command('provision <subjectId>').description("create a subject's key as the pipeline erases it: customer managed, the subject tag, the alias, a key policy naming the eraser role"))
+  .option('--multi-region', 'create a multi-Region primary key', false)
+  .option('--eraser-role <arn>', "the pipeline's eraser role, for the key policy (default: the deployment's, known on the embedded AWS)")
+  .action(async (subjectId, options) => {
+    checkSubjectId(subjectId);
+    const provisioned = await provision(await resolveTarget(targetOptions(options)), subjectId, options);
+    print(options.json, provisioned, () => provisionLines(provisioned));
+    if (provisioned.warning && !options.json) process.stderr.write(`warning: ${provisioned.warning}\n`);
+  });
 
 onTarget(program.command('public-key').description("export the certificate signing key's public key (PEM), to verify certificates offline"))
   .option('--out <file>', 'write the PEM to this file instead of printing it')

@@ -39,6 +39,11 @@ export interface Target {
     oncallTopicArn: string;
     signingKeyAlias: string;
     closureBusName: string;
+    /**
+     * The role that disables and schedules keys (KeyEraserRole), as the notify function is told it.
+     * Known on the embedded AWS only: CloudFormation names a deployed role with a random suffix.
+     */
+    eraserRoleArn: string | undefined;
   };
   /** Who is acting, as the ledger records it. */
   operator: string;
@@ -92,6 +97,7 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
       oncallTopicArn: topic('OnCallAlertsTopic'),
       signingKeyAlias: declared(plan.kmsAliases, 'CertificateSigningKeyAlias').aliasName,
       closureBusName: declared(plan.eventBuses, 'ClosureEventBus').name,
+      eraserRoleArn: embedded ? plan.functions.find((fn) => fn.environment.ERASER_ROLE_ARN)?.environment.ERASER_ROLE_ARN?.replace(`::${DEFAULT_ACCOUNT_ID}:`, `::${accountId}:`) : undefined,
     },
     operator: operatorName(),
     now: () => new Date(),

@@ -162,7 +162,7 @@ describe('erasure verify-certificate, offline', () => {
 
   it('lists every command with `erasure help`', async () => {
     const { code, output } = await run(['help']);
-    for (const command of ['local', 'demo', 'status', 'cancel', 'hold', 'release', 'certificate', 'public-key', 'verify-certificate']) expect(output).toContain(`  ${command} `);
+    for (const command of ['local', 'demo', 'status', 'cancel', 'hold', 'release', 'provision', 'certificate', 'public-key', 'verify-certificate']) expect(output).toContain(`  ${command} `);
     expect(output).toContain('Exit codes: 0 success');
     expect(code).toBe(0);
   });

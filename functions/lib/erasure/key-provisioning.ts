@@ -1,0 +1,190 @@
+import type { KmsKey, KmsKeys } from '../aws/kms-keys.ts';
+import type { KmsProvisioning } from '../aws/kms-provisioning.ts';
+import { ErasureError } from './errors.ts';
+import { MIN_PENDING_WINDOW_DAYS, type KeyPolicy } from './settings.ts';
+import { SUBJECT_ID_PATTERN, fingerprintSubject, subjectAlias } from './subject.ts';
+
+/**
+ * Creating a subject's key so that the pipeline can erase it later: the erasure finds a key by the
+ * alias `<aliasPrefix>/<subjectId>` and erases it only if it is customer managed and tagged
+ * `<subjectTagKey> = <subjectId>` (key-authorisation.ts), and the eraser role's IAM policy allows
+ * the destructive calls only on subject-tagged keys (serverless.yml). A key made any other way is
+ * a key the pipeline refuses to erase, found out on the day of the closure.
+ */
+
+export class InvalidProvisioningRequest extends ErasureError {
+  override readonly name = 'InvalidProvisioningRequest';
+  readonly refusal = true;
+}
+
+/** The subject's alias already names a key the pipeline would refuse, or one being erased. */
+export class SubjectKeyConflict extends ErasureError {
+  override readonly name = 'SubjectKeyConflict';
+  readonly refusal = true;
+}
+
+/** The key was created but its alias was not: the key was scheduled for deletion (or says why not). */
+export class KeyProvisioningFailed extends ErasureError {
+  override readonly name = 'KeyProvisioningFailed';
+  readonly refusal = false;
+}
+
+export interface SubjectKeyRequest {
+  subjectId: string;
+  /** The account the key is created in: its root administers the key through IAM. */
+  accountId: string;
+  /** A multi-Region primary key (ID `mrk-…`); replicas are created apart, with ReplicateKey. */
+  multiRegion?: boolean;
+  /** The pipeline's KeyEraserRole; without it, the key policy has no statement naming the pipeline. */
+  eraserRoleArn?: string;
+  /** The AWS partition of the account's ARNs; by default the eraser role's, else `aws`. */
+  partition?: string;
+}
+
+export interface ProvisionedKey {
+  outcome: 'created' | 'already-provisioned';
+  keyId: string;
+  keyArn: string;
+  keyState: string;
+  multiRegion: boolean;
+  aliasName: string;
+  tag: { key: string; value: string };
+  /** The role the key policy names (created keys only; an existing key's policy is not read). */
+  eraserRoleArn: string | null;
+}
+
+// What the eraser does to a key (functions/lib/aws/kms-keys.ts), and DescribeKey to find it.
+export const ERASER_KEY_ACTIONS = ['kms:DescribeKey', 'kms:DisableKey', 'kms:ScheduleKeyDeletion', 'kms:DeleteImportedKeyMaterial'];
+
+// Deliberately free of the subject id: the id is personal data, and the tag is the one place
+// authorisation needs it (besides the alias, which is how the pipeline finds the key).
+export const SUBJECT_KEY_DESCRIPTION = "crypto-erasure: one subject's erasure key; the subject is named by its tag";
+
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]+$/;
+
+/**
+ * Creates the subject's key (customer managed, symmetric, tagged for the subject, a key policy
+ * that lets the pipeline erase it) and its alias; or answers with the key the alias already names
+ * when that key is the subject's, so a retried provisioning never makes a second key.
+ */
+export async function provisionSubjectKey(
+  kms: Pick<KmsKeys, 'describeKey' | 'tagValue' | 'scheduleKeyDeletion'> & KmsProvisioning,
+  request: SubjectKeyRequest,
+  policy: Pick<KeyPolicy, 'subjectTagKey' | 'aliasPrefix'>,
+): Promise<ProvisionedKey> {
+  const { subjectId, accountId } = request;
+  if (!SUBJECT_ID_PATTERN.test(subjectId)) {
+    throw new InvalidProvisioningRequest('a subject id is 1 to 200 characters of A-Z, a-z, 0-9, _ and -');
+  }
+  if (!/^\d{12}$/.test(accountId)) throw new InvalidProvisioningRequest(`account id ${accountId} is not 12 digits`);
+  const role = request.eraserRoleArn === undefined ? undefined : ROLE_ARN.exec(request.eraserRoleArn);
+  if (request.eraserRoleArn !== undefined && (!role || role[2] !== accountId)) {
+    throw new InvalidProvisioningRequest(`${request.eraserRoleArn} is not an IAM role ARN in account ${accountId}`);
+  }
+
+  const aliasName = subjectAlias(policy.aliasPrefix, subjectId);
+  const fingerprint = fingerprintSubject(subjectId);
+  const existing = await existingSubjectKey(kms, aliasName, subjectId, fingerprint, policy);
+  if (existing) return existing;
+
+  const partition = request.partition ?? role?.[1] ?? 'aws';
+  const key = await kms.createKey({
+    description: SUBJECT_KEY_DESCRIPTION,
+    policy: subjectKeyPolicy({ partition, accountId, eraserRoleArn: request.eraserRoleArn }),
+    tags: { [policy.subjectTagKey]: subjectId },
+    multiRegion: request.multiRegion ?? false,
+  });
+
+  try {
+    await kms.createAlias(aliasName, key.keyId);
+  } catch (aliasError) {
+    const cleanup = await scheduleOrphan(kms, key);
+    // Two provisionings of one subject at once: the other one's alias won, and its key is the subject's.
+    if ((aliasError as Error).name === 'AlreadyExistsException') {
+      const winner = await existingSubjectKey(kms, aliasName, subjectId, fingerprint, policy);
+      if (winner) return winner;
+    }
+    throw new KeyProvisioningFailed(
+      `creating the alias of subject ${fingerprint}'s key failed (${(aliasError as Error).name}: ${(aliasError as Error).message}); ${cleanup}`,
+      { cause: aliasError },
+    );
+  }
+
+  return {
+    outcome: 'created',
+    keyId: key.keyId,
+    keyArn: key.keyArn,
+    keyState: key.keyState,
+    multiRegion: key.multiRegion,
+    aliasName,
+    tag: { key: policy.subjectTagKey, value: subjectId },
+    eraserRoleArn: request.eraserRoleArn ?? null,
+  };
+}
+
+/**
+ * The key policy: AWS's default statement (the account's root, so IAM policies govern the key and
+ * the key can never become unmanageable), plus one statement naming the pipeline's eraser role
+ * with the calls an erasure makes, so the erasure does not hang on an IAM policy alone.
+ */
+export function subjectKeyPolicy({ partition, accountId, eraserRoleArn }: { partition: string; accountId: string; eraserRoleArn?: string | undefined }): string {
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'Enable IAM User Permissions',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ];
+  if (eraserRoleArn !== undefined) {
+    // In a key policy, Resource "*" means this key. KMS refuses (MalformedPolicyDocumentException)
+    // a principal that does not exist, so the role must be the deployed one.
+    statements.push({ Sid: 'AllowCryptoErasurePipelineToEraseThisKey', Effect: 'Allow', Principal: { AWS: eraserRoleArn }, Action: ERASER_KEY_ACTIONS, Resource: '*' });
+  }
+  return JSON.stringify({ Version: '2012-10-17', Id: 'crypto-erasure-subject-key', Statement: statements });
+}
+
+async function existingSubjectKey(
+  kms: Pick<KmsKeys, 'describeKey' | 'tagValue'>,
+  aliasName: string,
+  subjectId: string,
+  fingerprint: string,
+  policy: Pick<KeyPolicy, 'subjectTagKey' | 'aliasPrefix'>,
+): Promise<ProvisionedKey | undefined> {
+  const key = await kms.describeKey(aliasName);
+  if (!key) return undefined;
+  const owner = key.keyManager === 'CUSTOMER' ? await kms.tagValue(key.keyArn, policy.subjectTagKey) : undefined;
+  if (owner !== subjectId) {
+    // The pipeline would refuse to erase this key (KeyNotOwnedBySubject); a second key cannot
+    // take the alias either. The tag's value may be another subject's id: name neither.
+    throw new SubjectKeyConflict(
+      `subject ${fingerprint}'s alias already points at key ${key.keyArn}, which does not carry ${policy.subjectTagKey} for that subject; no key was created`,
+    );
+  }
+  if (key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion') {
+    throw new SubjectKeyConflict(
+      `subject ${fingerprint}'s key ${key.keyArn} is ${key.keyState}: the subject is being erased; cancel the erasure, or provision again once KMS has deleted the key`,
+    );
+  }
+  return {
+    outcome: 'already-provisioned',
+    keyId: key.keyId,
+    keyArn: key.keyArn,
+    keyState: key.keyState,
+    multiRegion: key.multiRegion,
+    aliasName,
+    tag: { key: policy.subjectTagKey, value: subjectId },
+    eraserRoleArn: null,
+  };
+}
+
+/** No key without its alias: nothing would ever find it to erase it. */
+async function scheduleOrphan(kms: Pick<KmsKeys, 'scheduleKeyDeletion'>, key: KmsKey): Promise<string> {
+  try {
+    const scheduled = await kms.scheduleKeyDeletion(key.keyArn, MIN_PENDING_WINDOW_DAYS);
+    return `the new key ${key.keyArn} was scheduled for deletion in ${MIN_PENDING_WINDOW_DAYS} days${scheduled.deletionDate ? ` (${scheduled.deletionDate.toISOString()})` : ''}`;
+  } catch (cleanupError) {
+    return `the new key ${key.keyArn} could not be scheduled for deletion (${(cleanupError as Error).name}: ${(cleanupError as Error).message}): schedule it by hand`;
+  }
+}
