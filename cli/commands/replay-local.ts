@@ -1,15 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { CreateAliasCommand, DecryptCommand, EncryptCommand, KMSClient, ReplicateKeyCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, KMSClient, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import { z } from 'zod';
 import { startEmbeddedAws, type EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 import type { EventBridgeEvent } from '../../embedded-aws/eventbridge/embedded-event-bridge.ts';
 import { kmsKeys } from '../../functions/lib/aws/kms-keys.ts';
 import { ledgerTable } from '../../functions/lib/aws/ledger-table.ts';
 import { readKeyPolicy } from '../../functions/lib/erasure/settings.ts';
-import { SUBJECT_ID_PATTERN, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
+import { SUBJECT_ID_PATTERN, fingerprintSubject, type SubjectFingerprint } from '../../functions/lib/erasure/subject.ts';
 import { erasureLedger, type Ledger } from '../../functions/lib/ledger/ledger.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CliError } from '../exit-codes.ts';
+import { decryptRecord, encryptRecord, subjectKeyring } from '../demo/envelope-encryption.ts';
 
 /**
  * `erasure replay` on the embedded AWS: a world of keys (with subject tags, aliases, replicas and
@@ -122,7 +123,7 @@ export async function runLocalReplay(inputs: ReplayInputEvent[], options: LocalR
   }
 }
 
-type RecordsByKey = Map<string, { ciphertexts: Uint8Array[]; subjectId: string }>;
+type RecordsByKey = Map<string, { messages: Buffer[]; subject: SubjectFingerprint }>;
 
 async function buildWorld(aws: EmbeddedAws, world: World): Promise<RecordsByKey> {
   const kms = new KMSClient(aws.clientConfig);
@@ -141,12 +142,11 @@ async function buildWorld(aws: EmbeddedAws, world: World): Promise<RecordsByKey>
     });
     if (declared.alias) await kms.send(new CreateAliasCommand({ AliasName: `${aliasPrefix}/${declared.subjectId}`, TargetKeyId: key.keyId }));
     for (const replicaRegion of declared.replicaRegions) await kms.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion: replicaRegion }));
-    const ciphertexts: Uint8Array[] = [];
-    for (const record of declared.records) {
-      const { CiphertextBlob } = await kms.send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from(record), EncryptionContext: { subject: declared.subjectId } }));
-      if (CiphertextBlob) ciphertexts.push(CiphertextBlob);
-    }
-    records.set(key.arn, { ciphertexts, subjectId: declared.subjectId });
+    const keyring = subjectKeyring(aws.clientConfig, key.arn);
+    const subject = fingerprintSubject(declared.subjectId);
+    const messages: Buffer[] = [];
+    for (const record of declared.records) messages.push(await encryptRecord(keyring, subject, record));
+    records.set(key.arn, { messages, subject });
   }
   return records;
 }
@@ -217,11 +217,11 @@ async function report(
     for (const keyArn of erasure?.keys ?? []) {
       const key = await kms.describeKey(keyArn);
       keys.push({ keyArn, keyState: key?.keyState ?? 'Deleted' });
-      for (const ciphertext of records.get(keyArn)?.ciphertexts ?? []) {
+      const sealed = records.get(keyArn);
+      const keyring = subjectKeyring(aws.clientConfig, keyArn);
+      for (const message of sealed?.messages ?? []) {
         total++;
-        const decrypted = await kmsClient
-          .send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: { subject: records.get(keyArn)!.subjectId } }))
-          .then(() => true, () => false);
+        const decrypted = await decryptRecord(keyring, sealed!.subject, message).then(() => true, () => false);
         if (decrypted) readable++;
       }
     }

@@ -11,7 +11,7 @@ import { readPublicKey, verifyCertificate } from '../../functions/lib/erasure/ce
 import { readKeyPolicy } from '../../functions/lib/erasure/settings.ts';
 import { erasureLedger } from '../../functions/lib/ledger/ledger.ts';
 import { executionName, fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { decryptRecord, encryptRecord, type EncryptedRecord } from './envelope-encryption.ts';
+import { decryptRecord, encryptRecord, subjectKeyring, type RecordUnreadable } from './envelope-encryption.ts';
 import { narrator, type Narrator } from './narration.ts';
 
 /**
@@ -76,15 +76,18 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   const { subjectTagKey: tagKey, aliasPrefix } = readKeyPolicy();
 
   say.heading('Each user gets their own customer managed KMS key (alias + subject tag)');
-  const records = new Map<string, EncryptedRecord[]>();
+  const records = new Map<string, Buffer[]>();
+  const readRecord = new Map<string, (record: Buffer) => Promise<string>>();
   for (const user of SAMPLE_USERS) {
     const created = await kms.send(new CreateKeyCommand({ Description: `data key for ${user}`, Tags: [{ TagKey: tagKey, TagValue: user }] }));
     const keyId = created.KeyMetadata?.KeyId ?? '';
     await kms.send(new CreateAliasCommand({ AliasName: `${aliasPrefix}/${user}`, TargetKeyId: keyId }));
-    const encrypted: EncryptedRecord[] = [];
-    for (const record of SAMPLE_RECORDS) encrypted.push(await encryptRecord(kms, `${aliasPrefix}/${user}`, `${user} ${record}`, { subject: user }));
+    const keyring = subjectKeyring(aws.clientConfig, created.KeyMetadata?.Arn ?? '');
+    const encrypted: Buffer[] = [];
+    for (const record of SAMPLE_RECORDS) encrypted.push(await encryptRecord(keyring, fingerprintSubject(user), `${user} ${record}`));
     records.set(user, encrypted);
-    say.line(`${user}: key ${keyId}, ${encrypted.length} records envelope-encrypted (AES-256-GCM data keys under the KMS key)`);
+    readRecord.set(user, (record) => decryptRecord(keyring, fingerprintSubject(user), record));
+    say.line(`${user}: key ${keyId}, ${encrypted.length} records encrypted with the AWS Encryption SDK (KMS keyring on the key, encryption context { subject: ${fingerprintSubject(user)} })`);
   }
 
   // A rule on the default bus for what KMS itself reports: CloudTrail records of refused calls
@@ -120,14 +123,14 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
   await steps.scheduled;
 
   say.heading(`During the waiting period, an application tries to read ${subject}'s record`);
-  const refused = await decryptRecord(kms, records.get(subject)![0]!).then(
+  const refused = await readRecord.get(subject)!(records.get(subject)![0]!).then(
     () => undefined,
-    (error: Error) => error,
+    (error: RecordUnreadable) => error,
   );
-  if (!refused || !/pending deletion/.test(refused.message)) {
+  if (!refused?.kmsError || !/pending deletion/.test(refused.kmsError.message)) {
     throw new MainJobFailure(`a decrypt during the waiting period should be refused as pending deletion, got ${refused ? `${refused.name}: ${refused.message}` : 'the plaintext'}`);
   }
-  say.line(`refused: ${refused.name}: ${refused.message}`);
+  say.line(`refused: ${refused.kmsError.name}: ${refused.kmsError.message}`);
   await settle(aws);
   const trail = aws.sns.published(kmsEventsTopic).map((message) => JSON.parse(message.message)).find((event) => event['detail-type'] === 'AWS API Call via CloudTrail');
   if (!trail) throw new MainJobFailure('the refused decrypt produced no CloudTrail event on EventBridge');
@@ -159,16 +162,16 @@ async function demonstrate(aws: EmbeddedAws, say: Narrator): Promise<void> {
 
   say.heading(`After KMS deleted the key: ${subject}'s records`);
   for (const record of records.get(subject)!) {
-    const failure = await decryptRecord(kms, record).then(
+    const failure = await readRecord.get(subject)!(record).then(
       () => undefined,
-      (error: Error) => error,
+      (error: RecordUnreadable) => error,
     );
-    if (failure?.name !== 'NotFoundException') throw new MainJobFailure(`${subject}'s record should be undecryptable, got ${failure ? failure.name : 'the plaintext'}`);
-    say.line(`unrecoverable: ${failure.name}: ${failure.message}`);
+    if (failure?.kmsError?.name !== 'NotFoundException') throw new MainJobFailure(`${subject}'s record should be undecryptable, got ${failure ? `${failure.name}: ${failure.message}` : 'the plaintext'}`);
+    say.line(`unrecoverable: ${failure.kmsError.name}: ${failure.kmsError.message}`);
   }
   say.heading("Everyone else's records still decrypt");
   for (const user of SAMPLE_USERS.filter((candidate) => candidate !== subject)) {
-    const plaintexts = await Promise.all(records.get(user)!.map((record) => decryptRecord(kms, record)));
+    const plaintexts = await Promise.all(records.get(user)!.map(readRecord.get(user)!));
     if (plaintexts.some((plaintext) => !plaintext.startsWith(user))) throw new MainJobFailure(`${user}'s records no longer decrypt`);
     say.line(`${user}: ${plaintexts.length} records decrypt: "${plaintexts[0]}"`);
   }
