@@ -26,16 +26,6 @@ interface DynaliteStore {
   lifecycleManager: { gracefulClose(): Promise<void> };
 }
 
-/** Where dynalite keeps its tables (LevelDB at `path`, in memory without one), and whose they are. */
-export interface DynaliteOpenOptions {
-  path?: string;
-  region: string;
-  accountId: string;
-}
-
-/** The database beside the tables, where the embedded DynamoDB keeps what dynalite does not know. */
-export type DynaliteDatabase = Pick<DynaliteStore['db'], 'get' | 'put' | 'del'>;
-
 const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
 // The module whose create() dynalite's index.js calls for its store (same file, so the same module).
 const dynaliteDb = require('dynalite/db/index.js') as { create(options: DynaliteOptions): DynaliteStore };
@@ -87,7 +77,7 @@ export class Dynalite {
   }
 
   /** Opens dynalite's database: LevelDB at `path`, in memory without one. Tables are ACTIVE at once. */
-  static async open(options: DynaliteOpenOptions): Promise<Dynalite> {
+  static async open(options: { path?: string; region: string; accountId: string }): Promise<Dynalite> {
     let store: DynaliteStore | undefined;
     const create = dynaliteDb.create;
     dynaliteDb.create = (dynaliteOptions) => (store = create(dynaliteOptions));
@@ -130,7 +120,7 @@ export class Dynalite {
     });
   }
 
-  get database(): DynaliteDatabase {
+  get database(): DynaliteStore['db'] {
     return this.store.db;
   }
 
@@ -155,7 +145,8 @@ export function jsonAnswer(statusCode: number, payload: unknown, requestId: stri
   };
 }
 
-// Enough for every expression of a burst's subjects in flight; the oldest is forgotten first.
+// A bound on memory: the ledger's few conditions, and the key conditions of the subjects read
+// lately (each names its subject); the oldest is forgotten first.
 const PARSED_EXPRESSIONS = 2000;
 
 /**

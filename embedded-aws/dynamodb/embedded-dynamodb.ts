@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsServiceError, type FaultInjector, type HttpJsonService, type JsonObject, type RequestContext } from '../protocol.ts';
-import { jsonAnswer, type DynaliteAnswer, type DynaliteRequest } from './dynalite.ts';
-import { DynaliteThread } from './dynalite-thread.ts';
+import { Dynalite, jsonAnswer, type DynaliteAnswer, type DynaliteRequest } from './dynalite.ts';
 
 export interface EmbeddedDynamoDbOptions {
   region: string;
@@ -25,16 +24,16 @@ const protectionKey = (tableName: string) => `embedded-aws~deletion-protection~$
  */
 export class EmbeddedDynamoDb implements HttpJsonService {
   readonly targetPrefix = 'DynamoDB_20120810';
-  private readonly dynalite: DynaliteThread;
+  private readonly dynalite: Dynalite;
   private readonly faults: FaultInjector | undefined;
 
-  private constructor(dynalite: DynaliteThread, faults: FaultInjector | undefined) {
+  private constructor(dynalite: Dynalite, faults: FaultInjector | undefined) {
     this.dynalite = dynalite;
     this.faults = faults;
   }
 
   static async open(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
-    const dynalite = await DynaliteThread.open({ path: options.path, region: options.region, accountId: options.accountId });
+    const dynalite = await Dynalite.open({ path: options.path, region: options.region, accountId: options.accountId });
     return new EmbeddedDynamoDb(dynalite, options.faults);
   }
 

@@ -23,16 +23,21 @@ const MAX_ROUNDS = 25;
 // subjects cover every step of one).
 const REMEMBERED_SUBJECTS = 500;
 
-const sharedChains = new Set<Map<string, LedgerEntry[]>>();
+type Chains = Map<string, LedgerEntry[]>;
+
+const sharedChains = new Set<Chains>();
+// Where an invocation sharing the process keeps its chains, in its InvokeStore: by ledger instance.
+const INVOCATION_CHAINS = Symbol('crypto-erasure.ledger.remembered-chains');
 
 /**
- * Forgets every chain remembered in this process for invocations that run one at a time: each
- * invocation starts from what the table holds, and only the steps of one invocation append from a
- * chain it read itself. Invocations that share the process remember theirs apart, and forget them
- * as they end (see invocationStore).
+ * Forgets every chain the invocation under way remembers (for invocations run one at a time, every
+ * chain this process remembers): it starts again from what the table holds, and only the steps of
+ * one invocation append from a chain it read itself. Invocations sharing the process remember
+ * theirs apart, so one starting does not make another forget.
  */
 export function forgetRememberedChains(): void {
   for (const remembered of sharedChains) remembered.clear();
+  invocationStore()?.set(INVOCATION_CHAINS, undefined);
 }
 
 /** The part of the Lambda runtime's InvokeStore (`@aws/lambda-invoke-store`) the ledger uses. */
@@ -66,14 +71,15 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
   // A remembered chain is a prefix of the true one (the chain only grows), so it is safe to append
   // from: if others have written since, the sequence number is taken, the append fails, and the
   // chain is read again. It spares a read before each write; reads for decisions are always fresh.
-  const shared = new Map<string, LedgerEntry[]>();
+  const shared: Chains = new Map();
   sharedChains.add(shared);
-  const slot = Symbol('crypto-erasure.ledger.remembered-chains');
-  const rememberedChains = (): Map<string, LedgerEntry[]> => {
+  const rememberedChains = (): Chains => {
     const store = invocationStore();
     if (!store) return shared;
-    let chains = store.get(slot) as Map<string, LedgerEntry[]> | undefined;
-    if (!chains) store.set(slot, (chains = new Map()));
+    let invocationChains = store.get(INVOCATION_CHAINS) as Map<Chains, Chains> | undefined;
+    if (!invocationChains) store.set(INVOCATION_CHAINS, (invocationChains = new Map()));
+    let chains = invocationChains.get(shared);
+    if (!chains) invocationChains.set(shared, (chains = new Map()));
     return chains;
   };
   const remember = (subject: string, entries: LedgerEntry[]) => {

@@ -96,8 +96,8 @@ describe('invocations sharing one process', () => {
     };
     await runInvocation(invocations, 'invocation-1', async () => {
       await ledger.record(subject, erasure, disabled(1));
-      // Another invocation starts (its handler forgets the chains of invocations run one at a time).
-      forgetRememberedChains();
+      // Another invocation starts meanwhile: its handler forgets what it remembers.
+      await runInvocation(invocations, 'invocation-2', async () => forgetRememberedChains());
       await ledger.record(subject, erasure, disabled(2));
     });
     expect(reads).toBe(1);
@@ -110,5 +110,16 @@ describe('invocations sharing one process', () => {
     await runInvocation(invocations, 'invocation-1', () => ledger.record(subject, erasure, disabled(1)));
     (ledger.table.rows.get(subject)![0]!.event as { outcome: string }).outcome = 'edited';
     await expect(runInvocation(invocations, 'invocation-2', () => ledger.record(subject, erasure, disabled(2)))).rejects.toMatchObject({ name: 'LedgerChainBroken' });
+  });
+
+  it('start again from the table once the invocation under way forgets its chains (a batch\'s next message)', async () => {
+    const invocations = await concurrentInvocationStore();
+    const ledger = ledgerDouble();
+    await runInvocation(invocations, 'invocation-1', async () => {
+      await ledger.record(subject, erasure, disabled(1));
+      (ledger.table.rows.get(subject)![0]!.event as { outcome: string }).outcome = 'edited';
+      forgetRememberedChains();
+      await expect(ledger.record(subject, erasure, disabled(2))).rejects.toMatchObject({ name: 'LedgerChainBroken' });
+    });
   });
 });
