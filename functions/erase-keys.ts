@@ -39,6 +39,10 @@ const pace = {
 // A message that fails for want of AWS (a 5xx, the network) goes back to the queue; after this many
 // receives the erasure is failed instead, so a closure never waits on the queue forever.
 const MAX_RECEIVES = 5;
+// Before that, a transient failure is retried in place: 1 s, 2 s, 4 s, 8 s (both KMS calls are
+// idempotent, as are the ledger's appends).
+const IN_PLACE_ATTEMPTS = 5;
+const IN_PLACE_BACKOFF_MS = 1000;
 
 const KeyErasureMessage = z.object({
   taskToken: z.string(),
@@ -61,24 +65,34 @@ async function eraseOrder(record: SQSRecord): Promise<'done' | 'retry'> {
     logger.info('erasure no longer waits; its keys are left as they are', { keys: keys.length });
     return 'done';
   }
-  try {
-    const erased = await eraseKeysAtPace(
-      { execution, subjectFingerprint: request.subjectFingerprint, keys },
-      { kms, ledger, pace, pendingWindowDays: readKeyPolicy().pendingWindowDays, now },
-    );
-    await callbacks.succeed(taskToken, erased);
-    logger.info('keys disabled and scheduled for deletion', { keys: keys.length, disablePace: pace.disableKey.ratePerSecond });
-    return 'done';
-  } catch (error) {
-    const failure = classifyFailure(error) as Error;
-    const transient = failure.name === 'AwsServerError' || failure.name === 'LedgerContention';
-    if (transient && Number(record.attributes.ApproximateReceiveCount) < MAX_RECEIVES) {
-      logger.warn('key erasure will be retried', { errorName: failure.name, errorMessage: failure.message });
-      return 'retry';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const erased = await eraseKeysAtPace(
+        { execution, subjectFingerprint: request.subjectFingerprint, keys },
+        { kms, ledger, pace, pendingWindowDays: readKeyPolicy().pendingWindowDays, now },
+      );
+      await callbacks.succeed(taskToken, erased);
+      logger.info('keys disabled and scheduled for deletion', { keys: keys.length, disablePace: pace.disableKey.ratePerSecond });
+      return 'done';
+    } catch (error) {
+      const failure = classifyFailure(error) as Error;
+      const transient = failure.name === 'AwsServerError' || failure.name === 'LedgerContention';
+      if (transient && attempt < IN_PLACE_ATTEMPTS) {
+        // Retried here first, briefly: a message handed back to the queue is seen again only after
+        // the visibility timeout (90 minutes), and in a FIFO queue every erasure behind it waits.
+        logger.warn('key erasure retried in place', { errorName: failure.name, errorMessage: failure.message, attempt });
+        forgetRememberedChains();
+        await sleep(IN_PLACE_BACKOFF_MS * 2 ** (attempt - 1));
+        continue;
+      }
+      if (transient && Number(record.attributes.ApproximateReceiveCount) < MAX_RECEIVES) {
+        logger.warn('key erasure will be retried', { errorName: failure.name, errorMessage: failure.message });
+        return 'retry';
+      }
+      logger.error('key erasure failed', { errorName: failure.name, errorMessage: failure.message });
+      await callbacks.fail(taskToken, failure.name || 'Error', failure.message);
+      return 'done';
     }
-    logger.error('key erasure failed', { errorName: failure.name, errorMessage: failure.message });
-    await callbacks.fail(taskToken, failure.name || 'Error', failure.message);
-    return 'done';
   }
 }
 

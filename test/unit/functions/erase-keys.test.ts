@@ -143,8 +143,9 @@ describe('eraseKeys', () => {
 
   it('does no harm when a message is delivered again, recording each step once and answering with the same deletion date', async () => {
     const key = kms.addKey({ subjectId: 'user-1' });
-    // The first answer is lost to a Step Functions outage: the message comes back.
-    sfn.on(SendTaskSuccessCommand).rejectsOnce(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } }));
+    // A Step Functions outage outlasts the worker's retries in place: the message comes back.
+    const outage = () => Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+    sfn.on(SendTaskSuccessCommand).rejectsOnce(outage()).rejectsOnce(outage()).rejectsOnce(outage()).rejectsOnce(outage()).rejectsOnce(outage());
 
     const first = await drain(keyErasureMessage('user-1', [key]));
     const again = await drain(keyErasureMessage('user-1', [key], { receiveCount: 2 }));
@@ -154,6 +155,18 @@ describe('eraseKeys', () => {
     expect(key.keyState).toBe('PendingDeletion');
     expect(answers().get('token-user-1')?.keys).toEqual([expect.objectContaining({ keyArn: arnOf(key), deletionDate: key.deletionDate?.toISOString(), alreadyScheduled: true })]);
     expect(ledger.eventTypes(erasureRequestFor('user-1').subjectFingerprint)).toEqual(['KeyDisabled', 'KeyDeletionScheduled']);
+    expect(failures()).toEqual([]);
+  });
+
+  it('retries a failure for want of AWS in place, so the queue behind it does not wait out a visibility timeout', async () => {
+    const keys = ['user-1', 'user-2'].map((subjectId) => kms.addKey({ subjectId }));
+    kms.failNext('DisableKey', serverError(), serverError());
+
+    const response = await drain(...keys.map((key, index) => keyErasureMessage(`user-${index + 1}`, [key])));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect([...answers().keys()]).toEqual(['token-user-1', 'token-user-2']);
+    expect(keys.map((key) => key.keyState)).toEqual(['PendingDeletion', 'PendingDeletion']);
     expect(failures()).toEqual([]);
   });
 
@@ -207,12 +220,13 @@ describe('eraseKeys', () => {
     expect([...answers().keys()]).toEqual(['token-user-1']);
     expect(failures()).toEqual([]);
     expect(keys[2]?.keyState).toBe('Enabled');
-    expect(kms.calls('DisableKey')).toBe(2);
+    // One call for user-1, then user-2's five attempts in place.
+    expect(kms.calls('DisableKey')).toBe(6);
   });
 
   it('fails the erasure once a message has been received five times without AWS answering', async () => {
     const key = kms.addKey({ subjectId: 'user-1' });
-    kms.failNext('DisableKey', serverError(), serverError());
+    kms.mock.on(DisableKeyCommand, { KeyId: arnOf(key) }).rejects(serverError());
 
     const fourth = await drain(keyErasureMessage('user-1', [key], { receiveCount: 4 }));
     const fifth = await drain(keyErasureMessage('user-1', [key], { receiveCount: 5 }));
