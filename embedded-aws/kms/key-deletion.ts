@@ -20,9 +20,9 @@ export class KeyDeletion {
   private readonly emit: EventSink | undefined;
   private readonly deletionLagMs: number;
   private readonly timers = new Map<KmsKey, AbortController>();
-  /** The keys in their waiting period, and no later than the earliest of their deletions. */
-  private readonly waiting = new Set<KmsKey>();
-  private nextDeletionMs = Number.POSITIVE_INFINITY;
+  /** The keys in their waiting period, by the instant each is due for deletion. */
+  private readonly waiting = new Map<KmsKey, number>();
+  private readonly dueOrder = new DeletionQueue();
 
   constructor(options: { store: KeyStore; clock: Clock; emit: EventSink | undefined; deletionLagMs: number }) {
     this.store = options.store;
@@ -57,27 +57,16 @@ export class KeyDeletion {
 
   /**
    * Deletes every key whose deletion is due, earliest first, so cascades land at the right instants.
-   * It runs before every KMS call: until the earliest deletion is due it looks at no key at all.
+   * It runs before every KMS call, so it looks only at the earliest deletions, never at every key.
    */
   deleteDueKeys(): void {
     const nowMs = this.clock.now().getTime();
-    if (nowMs < this.nextDeletionMs) return;
-    const due: KmsKey[] = [];
-    this.nextDeletionMs = Number.POSITIVE_INFINITY;
-    for (const key of this.waiting) {
-      if (key.state !== 'PendingDeletion') this.waiting.delete(key);
-      else if (this.deletionInstant(key) <= nowMs) due.push(key);
-      else this.nextDeletionMs = Math.min(this.nextDeletionMs, this.deletionInstant(key));
-    }
-    due.sort((a, b) => this.deletionInstant(a) - this.deletionInstant(b));
-    for (let next = 0; next < due.length; next++) {
-      const key = due[next]!;
-      const cascaded = this.delete(key, new Date(this.deletionInstant(key)));
-      // A primary whose last replica this was starts its own waiting period, which may be over already.
-      if (cascaded && this.deletionInstant(cascaded) <= nowMs) {
-        const at = due.findIndex((other, index) => index > next && this.deletionInstant(other) > this.deletionInstant(cascaded));
-        due.splice(at === -1 ? due.length : at, 0, cascaded);
-      }
+    for (let next = this.dueOrder.peek(); next && next.at <= nowMs; next = this.dueOrder.peek()) {
+      this.dueOrder.pop();
+      // A key cancelled, deleted or given another deletion date since it was queued is not due at this instant.
+      if (this.waiting.get(next.key) !== next.at || next.key.state !== 'PendingDeletion') continue;
+      // A primary whose last replica this was starts its waiting period, and joins the queue in its turn.
+      this.delete(next.key, new Date(next.at));
     }
   }
 
@@ -99,8 +88,8 @@ export class KeyDeletion {
   }
 
   private armTimer(key: KmsKey): void {
-    this.waiting.add(key);
-    this.nextDeletionMs = Math.min(this.nextDeletionMs, this.deletionInstant(key));
+    this.waiting.set(key, this.deletionInstant(key));
+    this.dueOrder.push(key, this.deletionInstant(key));
     this.timers.get(key)?.abort();
     const timer = new AbortController();
     this.timers.set(key, timer);
@@ -115,8 +104,7 @@ export class KeyDeletion {
     return (key.deletionDate?.getTime() ?? Number.POSITIVE_INFINITY) + this.deletionLagMs;
   }
 
-  /** Deletes the key; returns a multi-Region primary whose waiting period this started, if any. */
-  private delete(key: KmsKey, deletedAt: Date): KmsKey | undefined {
+  private delete(key: KmsKey, deletedAt: Date): void {
     this.timers.get(key)?.abort();
     this.timers.delete(key);
     this.waiting.delete(key);
@@ -130,8 +118,52 @@ export class KeyDeletion {
     const primary = related?.primary;
     if (primary?.state === 'PendingReplicaDeletion' && this.store.relatedMultiRegionKeys(primary).replicas.length === 0) {
       this.startWaitingPeriod(primary, deletedAt);
-      return primary;
     }
-    return undefined;
+  }
+}
+
+/** Keys by the instant they are due for deletion: a binary min-heap, first queued first among equals. */
+class DeletionQueue {
+  private readonly heap: { key: KmsKey; at: number; order: number }[] = [];
+  private queued = 0;
+
+  push(key: KmsKey, at: number): void {
+    this.heap.push({ key, at, order: this.queued++ });
+    for (let child = this.heap.length - 1; child > 0; ) {
+      const parent = (child - 1) >> 1;
+      if (!this.before(child, parent)) break;
+      this.swap(child, parent);
+      child = parent;
+    }
+  }
+
+  peek(): { key: KmsKey; at: number } | undefined {
+    return this.heap[0];
+  }
+
+  pop(): void {
+    const last = this.heap.pop();
+    if (!last || this.heap.length === 0) return;
+    this.heap[0] = last;
+    for (let parent = 0; ; ) {
+      const left = 2 * parent + 1;
+      const right = left + 1;
+      let first = parent;
+      if (left < this.heap.length && this.before(left, first)) first = left;
+      if (right < this.heap.length && this.before(right, first)) first = right;
+      if (first === parent) return;
+      this.swap(parent, first);
+      parent = first;
+    }
+  }
+
+  private before(a: number, b: number): boolean {
+    const first = this.heap[a]!;
+    const second = this.heap[b]!;
+    return first.at < second.at || (first.at === second.at && first.order < second.order);
+  }
+
+  private swap(a: number, b: number): void {
+    [this.heap[a], this.heap[b]] = [this.heap[b]!, this.heap[a]!];
   }
 }

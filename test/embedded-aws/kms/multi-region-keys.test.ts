@@ -123,6 +123,25 @@ describe('multi-Region keys', () => {
       harness.events.filter((event) => event.detailType === 'KMS CMK Deletion').map((event) => event.resources[0]),
     ).toEqual([key.replicaArn, key.primaryArn]);
   });
+
+  it('deletes the replica, then the primary at the end of its own waiting period, when one call notices both late', async () => {
+    harness = await startKms();
+    const key = await primaryWithReplica();
+    await harness.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
+    const replicaScheduled = await harness
+      .client(REPLICA_REGION)
+      .send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
+    harness.kms.close();
+
+    harness.clock.advance(30 * DAY_MS);
+    await expect(describeIn(HOME_REGION, key.keyId)).rejects.toMatchObject({ name: 'NotFoundException' });
+    const deletions = harness.events.filter((event) => event.detailType === 'KMS CMK Deletion');
+    const replicaDeletedAt = replicaScheduled.DeletionDate?.getTime() ?? 0;
+    expect(deletions.map((event) => [event.resources[0], event.time.getTime()])).toEqual([
+      [key.replicaArn, replicaDeletedAt],
+      [key.primaryArn, replicaDeletedAt + 7 * DAY_MS],
+    ]);
+  });
 });
 
 describe('ReplicateKey', () => {
