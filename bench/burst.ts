@@ -1,7 +1,5 @@
-import { startEmbeddedAws } from '../embedded-aws/embedded-aws.ts';
 import { KMS_REQUEST_QUOTAS } from '../embedded-aws/kms/request-quotas.ts';
-import { closureEvent, deploySubjectKeys, erasureOutcomes, executionStatuses } from './closure-world.ts';
-import { benchLoopbackPort } from './loopback-port.ts';
+import { closureEvent, deploySubjectKeys, erasureOutcomes, executionStatuses, startBenchAws } from './closure-world.ts';
 import { outOfOrder, percentile, rounded, utilization } from './metrics.ts';
 import { QUOTA_BOUND_KMS_OPERATIONS, RequestLog, keyIdOf } from './request-log.ts';
 
@@ -39,16 +37,7 @@ const ARRIVAL_INTERVAL_MS = 1;
 export async function runBurst(size: number): Promise<BurstResult> {
   const wallStart = performance.now();
   const requests = new RequestLog();
-  const aws = await startEmbeddedAws({
-    port: await benchLoopbackPort(),
-    quotas: true,
-    // The daily key audit would read every key of the world each virtual day: not what is measured.
-    params: { auditSchedule: 'rate(365 days)' },
-    environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
-    log: () => undefined,
-    console: () => undefined,
-    meter: requests.meter,
-  });
+  const aws = await startBenchAws(requests.meter);
   try {
     const subjects = await deploySubjectKeys(aws, size, 'burst-subject');
     // On a whole second, so that the events' time (whole seconds, as EventBridge gives it) is the instant itself.

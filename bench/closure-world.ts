@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EmbeddedAws } from '../embedded-aws/embedded-aws.ts';
+import { startEmbeddedAws, type EmbeddedAws } from '../embedded-aws/embedded-aws.ts';
+import type { RequestMeter } from '../embedded-aws/request-meter.ts';
 import type { EventBridgeEvent } from '../embedded-aws/eventbridge/embedded-event-bridge.ts';
 import { ledgerTable } from '../functions/lib/aws/ledger-table.ts';
 import { readKeyPolicy } from '../functions/lib/erasure/settings.ts';
@@ -18,6 +19,23 @@ export interface BenchSubject {
 export interface ErasureOutcome {
   status: ErasureStatus | 'none';
   endReason: string | null;
+}
+
+/**
+ * An embedded AWS as every section measures on: KMS's request quotas on, the handlers silent, every
+ * request metered. Each loads the handlers afresh, as a new deployment starts cold.
+ */
+export function startBenchAws(meter: RequestMeter, options: { deletionLagMs?: number } = {}): Promise<EmbeddedAws> {
+  return startEmbeddedAws({
+    quotas: true,
+    deletionLagMs: options.deletionLagMs,
+    // The daily key audit would read every key of the world each virtual day: not what is measured.
+    params: { auditSchedule: 'rate(365 days)' },
+    environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    log: () => undefined,
+    console: () => undefined,
+    meter,
+  });
 }
 
 let sample: EventBridgeEvent | undefined;

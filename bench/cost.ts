@@ -1,9 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
-import { startEmbeddedAws, type EmbeddedAws } from '../embedded-aws/embedded-aws.ts';
+import type { EmbeddedAws } from '../embedded-aws/embedded-aws.ts';
 import { printServerlessConfig } from '../embedded-aws/deployment/serverless-print.ts';
-import { closureEvent, deploySubjectKeys, erasureOutcomes } from './closure-world.ts';
-import { benchLoopbackPort } from './loopback-port.ts';
+import { closureEvent, deploySubjectKeys, erasureOutcomes, startBenchAws } from './closure-world.ts';
 import { DECLARED_LAMBDA_DURATION_MS, dollarsOf, type BilledUsage } from './list-prices.ts';
 import { rounded } from './metrics.ts';
 import { RequestLog, isThrottled } from './request-log.ts';
@@ -34,9 +33,8 @@ interface FunctionSizing {
 /** One erasure with KMS deleting the key on its DeletionDate, and one with KMS a day late (which it may be). */
 export async function runCost(): Promise<CostResult> {
   const sizing = await functionSizing();
-  const port = await benchLoopbackPort();
-  const quiet = await measureOneErasure(0, sizing, port);
-  const lag24h = await measureOneErasure(DAY_MS, sizing, port);
+  const quiet = await measureOneErasure(0, sizing);
+  const lag24h = await measureOneErasure(DAY_MS, sizing);
   return {
     quiet,
     lag24h,
@@ -44,18 +42,9 @@ export async function runCost(): Promise<CostResult> {
   };
 }
 
-async function measureOneErasure(deletionLagMs: number, sizing: FunctionSizing, port: number): Promise<ErasureCost> {
+async function measureOneErasure(deletionLagMs: number, sizing: FunctionSizing): Promise<ErasureCost> {
   const requests = new RequestLog();
-  const aws = await startEmbeddedAws({
-    port,
-    quotas: true,
-    deletionLagMs,
-    params: { auditSchedule: 'rate(365 days)' },
-    environment: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
-    log: () => undefined,
-    console: () => undefined,
-    meter: requests.meter,
-  });
+  const aws = await startBenchAws(requests.meter, { deletionLagMs });
   try {
     const [subject] = await deploySubjectKeys(aws, 1, 'cost-subject');
     const closure = closureEvent(aws, subject!.subjectId, aws.clock.now());

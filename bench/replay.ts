@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocalReplay, type ReplayInputEvent } from '../cli/commands/replay-local.ts';
 import { sampleClosure } from './closure-world.ts';
-import { benchLoopbackPort } from './loopback-port.ts';
 import { rounded } from './metrics.ts';
 
 export interface ReplayResult {
@@ -30,7 +29,7 @@ export async function runReplay(closures: number): Promise<ReplayResult> {
       return { origin: `bench:${subjectId}`, event: { ...event, detail: { ...sample.detail, subjectId, closedAt, reason: 'benchmark' } } };
     });
     const started = performance.now();
-    const report = await runLocalReplay(inputs, { world, port: await benchLoopbackPort() });
+    const report = await runLocalReplay(inputs, { world });
     const wallSeconds = (performance.now() - started) / 1000;
     return {
       closures,

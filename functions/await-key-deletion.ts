@@ -12,7 +12,7 @@ import { ScheduledKeySchema } from './lib/erasure/task-inputs.ts';
 import { now } from './lib/runtime/clock.ts';
 import { erasureTask } from './lib/runtime/handler.ts';
 import { logger } from './lib/runtime/logger.ts';
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 const kms = kmsKeys(new KMSClient(clientConfig()));
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));

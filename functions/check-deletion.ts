@@ -1,4 +1,3 @@
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import * as z from './lib/runtime/zod.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
@@ -9,6 +8,7 @@ import { now } from './lib/runtime/clock.ts';
 import { erasureTask } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 const kms = kmsKeys(new KMSClient(clientConfig()));
 const ledger = openLedger();

@@ -16,7 +16,7 @@ import { forgetRememberedChains } from './lib/ledger/ledger.ts';
 import { now, sleep } from './lib/runtime/clock.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 /**
  * The one worker that disables and schedules the deletion of every erasure's keys, drained from a

@@ -1,4 +1,3 @@
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -19,6 +18,7 @@ import { now } from './lib/runtime/clock.ts';
 import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 const sfn = new SFNClient(clientConfig());
 const publisher = notificationPublisher(new SNSClient(clientConfig()));

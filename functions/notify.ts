@@ -1,4 +1,3 @@
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { kmsCertificateSigner } from './lib/aws/certificate-signer.ts';
@@ -10,6 +9,7 @@ import { now } from './lib/runtime/clock.ts';
 import { erasureTask } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();

@@ -1,4 +1,3 @@
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
@@ -11,6 +10,7 @@ import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 import * as z from './lib/runtime/zod.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 
 const kms = kmsKeys(new KMSClient(clientConfig()));
 const publisher = notificationPublisher(new SNSClient(clientConfig()));

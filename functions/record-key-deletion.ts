@@ -8,7 +8,7 @@ import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { wakeIfDeleted } from './lib/erasure/key-deletion-wait.ts';
 import { readAlertConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
-import { clientConfig } from './lib/runtime/retry-strategy.ts';
+import { clientConfig } from './lib/runtime/aws-clients.ts';
 import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
 import { eventHandler } from './lib/runtime/handler.ts';
 import { openLedger } from './lib/runtime/ledger.ts';

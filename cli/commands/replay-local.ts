@@ -63,8 +63,6 @@ export interface ReplayInputEvent {
 
 export interface LocalReplayOptions {
   world?: string;
-  /** Where the embedded AWS listens; any free port when absent. */
-  port?: number;
   /** Called as events are delivered and erasures end: a progress bar, or nothing. */
   progress?: (done: number, total: number, phase: 'delivering' | 'running' | 'reporting') => void;
 }
@@ -88,7 +86,6 @@ export function readWorld(file: string | undefined): World {
 export async function runLocalReplay(inputs: ReplayInputEvent[], options: LocalReplayOptions = {}): Promise<ReplayReport> {
   const world = readWorld(options.world);
   const aws = await startEmbeddedAws({
-    port: options.port,
     // The daily key audit would run thirty times across a 30-day replay, over every key of the
     // world: it is not what a replay is about.
     params: { auditSchedule: 'rate(365 days)' },

@@ -1,4 +1,3 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
 import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { erasure } from '../support/cli.ts';
-import { createSubjectKey, keyStateOf, sampleClosure, waitFor } from '../support/embedded.ts';
+import { erasure, localServer, type LocalServer } from '../support/cli.ts';
+import { createSubjectKey, keyStateOf, sampleClosure } from '../support/embedded.ts';
 
 /** The operator's commands as a user types them: spawned, their output and exit codes read. */
 async function run(args: string[]) {
@@ -48,19 +47,16 @@ describe('erasure replay, locally', () => {
 });
 
 describe('status, hold, cancel and release against `erasure local`', () => {
-  let server: { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> };
+  let server: LocalServer;
   let endpoint: string;
   let kms: KMSClient;
 
   beforeAll(async () => {
-    server = erasure(['local', '--port', '0']);
-    endpoint = await waitFor(() => /^endpoint (http:\/\/127\.0\.0\.1:\d+)$/m.exec(server.output())?.[1], 'the endpoint line', 30_000);
+    server = await localServer();
+    endpoint = server.endpoint;
     kms = new KMSClient({ endpoint, region: 'eu-west-1', credentials: EMBEDDED_CREDENTIALS });
   }, 60_000);
-  afterAll(async () => {
-    server?.child.kill('SIGTERM');
-    await server?.exit;
-  });
+  afterAll(async () => server?.stop());
 
   it('follows an erasure through a hold, a release, and a refused second release', async () => {
     const key = await createSubjectKey(kms, 'cli-ops');

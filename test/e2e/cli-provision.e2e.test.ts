@@ -1,11 +1,10 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_CREDENTIALS } from '../../embedded-aws/embedded-aws.ts';
 import { SUBJECT_KEY_DESCRIPTION } from '../../functions/lib/erasure/key-provisioning.ts';
-import { erasure } from '../support/cli.ts';
-import { createSubjectKey, keyStateOf, sampleClosure, waitFor } from '../support/embedded.ts';
+import { erasure, localServer, type LocalServer } from '../support/cli.ts';
+import { createSubjectKey, keyStateOf, sampleClosure } from '../support/embedded.ts';
 
 /** `erasure provision` as an operator types it, against `erasure local`. */
 async function run(args: string[]) {
@@ -14,19 +13,16 @@ async function run(args: string[]) {
 }
 
 describe('erasure provision against `erasure local`', () => {
-  let server: { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> };
+  let server: LocalServer;
   let endpoint: string;
   let kms: KMSClient;
 
   beforeAll(async () => {
-    server = erasure(['local', '--port', '0']);
-    endpoint = await waitFor(() => /^endpoint (http:\/\/127\.0\.0\.1:\d+)$/m.exec(server.output())?.[1], 'the endpoint line', 30_000);
+    server = await localServer();
+    endpoint = server.endpoint;
     kms = new KMSClient({ endpoint, region: 'eu-west-1', credentials: EMBEDDED_CREDENTIALS });
   }, 60_000);
-  afterAll(async () => {
-    server?.child.kill('SIGTERM');
-    await server?.exit;
-  });
+  afterAll(async () => server?.stop());
 
   it('creates a key the pipeline erases: customer managed, tagged, aliased; a closure then schedules its deletion', async () => {
     const created = await run(['provision', 'prov-erased', '--endpoint', endpoint, '--json']);

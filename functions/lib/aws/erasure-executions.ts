@@ -48,6 +48,11 @@ export interface TaskCallbacks {
 
 const TASK_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
+/** True for Step Functions' answer that a task token no longer waits (answered, timed out, stopped). */
+export function isTaskGone(error: unknown): boolean {
+  return TASK_GONE.has((error as Error | undefined)?.name ?? '');
+}
+
 export function taskCallbacks(sfn: SFNClient): TaskCallbacks {
   return {
     async succeed(taskToken, output) {
@@ -62,7 +67,7 @@ export function taskCallbacks(sfn: SFNClient): TaskCallbacks {
         await sfn.send(new SendTaskHeartbeatCommand({ taskToken }));
         return true;
       } catch (error) {
-        if (TASK_GONE.has((error as Error).name)) return false;
+        if (isTaskGone(error)) return false;
         throw error;
       }
     },

@@ -1,5 +1,5 @@
 import type { AlertStateTable } from '../aws/alert-state-table.ts';
-import type { TaskCallbacks } from '../aws/erasure-executions.ts';
+import { isTaskGone, type TaskCallbacks } from '../aws/erasure-executions.ts';
 import type { KmsKeys } from '../aws/kms-keys.ts';
 
 /**
@@ -37,7 +37,7 @@ export async function wakeIfDeleted(erasure: string, services: Services): Promis
     await services.callbacks.succeed(awaited.taskToken, { wokenBy: 'KeysDeleted' });
   } catch (error) {
     // Woken already (the event came twice), timed out into its check, or stopped: nothing waits.
-    if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes((error as Error).name)) return 'not-waiting';
+    if (isTaskGone(error)) return 'not-waiting';
     throw error;
   }
   return 'woken';

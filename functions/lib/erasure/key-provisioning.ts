@@ -110,16 +110,7 @@ export async function provisionSubjectKey(
     );
   }
 
-  return {
-    outcome: 'created',
-    keyId: key.keyId,
-    keyArn: key.keyArn,
-    keyState: key.keyState,
-    multiRegion: key.multiRegion,
-    aliasName,
-    tag: { key: policy.subjectTagKey, value: subjectId },
-    eraserRoleArn: request.eraserRoleArn ?? null,
-  };
+  return provisionedKey('created', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, request.eraserRoleArn ?? null);
 }
 
 /**
@@ -167,16 +158,17 @@ async function existingSubjectKey(
       `subject ${fingerprint}'s key ${key.keyArn} is ${key.keyState}: the subject is being erased; cancel the erasure, or provision again once KMS has deleted the key`,
     );
   }
-  return {
-    outcome: 'already-provisioned',
-    keyId: key.keyId,
-    keyArn: key.keyArn,
-    keyState: key.keyState,
-    multiRegion: key.multiRegion,
-    aliasName,
-    tag: { key: policy.subjectTagKey, value: subjectId },
-    eraserRoleArn: null,
-  };
+  return provisionedKey('already-provisioned', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, null);
+}
+
+function provisionedKey(
+  outcome: ProvisionedKey['outcome'],
+  key: KmsKey,
+  aliasName: string,
+  tag: ProvisionedKey['tag'],
+  eraserRoleArn: string | null,
+): ProvisionedKey {
+  return { outcome, keyId: key.keyId, keyArn: key.keyArn, keyState: key.keyState, multiRegion: key.multiRegion, aliasName, tag, eraserRoleArn };
 }
 
 /** No key without its alias: nothing would ever find it to erase it. */

@@ -1,4 +1,4 @@
-import { clientConfig } from './retry-strategy.ts';
+import { clientConfig } from './aws-clients.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ledgerTable } from '../aws/ledger-table.ts';
 import { readLedgerTableName } from '../erasure/settings.ts';
