@@ -46,7 +46,7 @@ export class TaskTokens {
     const answered = new Promise<unknown>((resolve, reject) => this.pending.set(token, { executionArn: options.executionArn, resolve, reject }));
     const timing = new AbortController();
     try {
-      await options.start(withToken(options.parameters, token));
+      await options.start(withTaskToken(options.parameters, token));
       const waits: Promise<unknown>[] = [answered, aborted(options.signal)];
       if (options.timeoutSeconds !== undefined) waits.push(this.timeout(options.timeoutSeconds, AbortSignal.any([options.signal, timing.signal])));
       return await Promise.race(waits);
@@ -111,11 +111,12 @@ export function takeTimeoutSeconds(parameters: unknown): { parameters: unknown; 
   return { parameters: rest, timeoutSeconds: seconds };
 }
 
-function withToken(value: unknown, token: string): unknown {
+/** A callback Task's parameters with the token where its definition put `$$.Task.Token`. */
+export function withTaskToken(value: unknown, token: string): unknown {
   if (value === TASK_TOKEN_PLACEHOLDER) return token;
-  if (Array.isArray(value)) return value.map((item) => withToken(item, token));
+  if (Array.isArray(value)) return value.map((item) => withTaskToken(item, token));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withToken(item, token)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withTaskToken(item, token)]));
   }
   return value;
 }

@@ -1,19 +1,24 @@
 import { SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { planDeployment, type LocalDeployment } from '../../embedded-aws/deployment/local-deployment.ts';
 import { printServerlessConfig } from '../../embedded-aws/deployment/serverless-print.ts';
 import { invokeForResult, loadHandler } from '../../embedded-aws/lambda/local-functions.ts';
 import { allStates, type Definition } from '../../embedded-aws/stepfunctions/definition.ts';
+import { executionFailure, startLocalRun, type TaskHandler } from '../../embedded-aws/stepfunctions/local-runner.ts';
+import { withTimeout } from '../../embedded-aws/stepfunctions/task-integrations.ts';
+import { takeTimeoutSeconds, withTaskToken } from '../../embedded-aws/stepfunctions/task-tokens.ts';
+import { VIRTUAL_WAIT_RESOURCE, onVirtualTime } from '../../embedded-aws/stepfunctions/virtual-time.ts';
 import { useTimeSource } from '../../functions/lib/runtime/clock.ts';
 import { mockLedgerTable } from './ledger-mock.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
 
 /**
- * Runs statemachines/erasure.asl.json with aws-local-stepfunctions, every Task calling the real
- * handler (as serverless.yml wires it, read the way the embedded AWS reads it) over whatever mocked
+ * Runs statemachines/erasure.asl.json with aws-local-stepfunctions, wired as the embedded Step
+ * Functions wires it (the definition planned by onVirtualTime, run by startLocalRun, callback
+ * tokens and TimeoutSecondsPath carried as it carries them), every Task calling the real handler
+ * (as serverless.yml wires it, read the way the embedded AWS reads it) over whatever mocked
  * clients the test set up. A callback Task (`.waitForTaskToken`) hands its token over and waits for
  * the SendTaskSuccess or SendTaskFailure of whoever got it: an SQS message is delivered to the
  * function serverless.yml subscribes to that queue (again, after a visibility timeout, while the
@@ -26,8 +31,6 @@ import { ACCOUNT_ID, REGION } from './settings.ts';
 const TASK_TOKEN = 'erasure-run-task-token';
 const CALLBACK_SQS = 'arn:aws:states:::sqs:sendMessage.waitForTaskToken';
 const CALLBACK_LAMBDA = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
-// Where a rewritten callback Task carries the seconds its TimeoutSecondsPath selected.
-const TIMEOUT_FIELD = 'erasure-run:timeout-seconds';
 // More receives than the worker allows itself (erase-keys.ts), so a run always ends.
 const MAX_RECEIVES = 10;
 let deployment: Promise<LocalDeployment> | undefined;
@@ -76,7 +79,9 @@ export interface RunOptions {
 export async function runErasure(input: unknown, options: RunOptions): Promise<ErasureRun> {
   const definition = await erasureDefinition();
   const { functions } = await erasureDeployment();
-  const states = allStates(definition);
+  // A discrete clock: the runner retries at once, and the machine's own TimeoutSeconds (90 days,
+  // more than a real timer holds) is left to the embedded AWS's tests, which time it virtually.
+  const plan = onVirtualTime(definition, 0);
 
   let now = options.start;
   const restoreClock = useTimeSource({
@@ -110,29 +115,39 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     return { MessageId: `message-${notifications.length}` };
   });
 
-  const taskHandlers: Record<string, (payload: unknown) => Promise<never>> = {};
+  const taskHandlers: Record<string, TaskHandler> = {};
   let checks = 0;
   let waitedUntil: string | null = null;
   const verifications: ErasureRun['verifications'] = [];
-  for (const [stateName, state] of states) {
-    if (state.Type !== 'Task') continue;
+  for (const [stateName, planned] of allStates(plan.definition)) {
+    if (planned.Type !== 'Task') continue;
+    // A Wait takes no time: the handlers' clock jumps instead (see CheckDeletion below).
+    if (planned.Resource === VIRTUAL_WAIT_RESOURCE) {
+      taskHandlers[stateName] = async (payload) => payload;
+      continue;
+    }
+    const state = plan.tasks.get(stateName) ?? planned;
+    const token = `${TASK_TOKEN}:${stateName}`;
     if (state.Resource === CALLBACK_SQS) {
       taskHandlers[stateName] = async (payload) => {
-        const erased = await deliverToQueue(payload as QueueMessage, { answers, receives, afterReceive: (ms) => (now = new Date(now.getTime() + ms)) });
+        const message = withTaskToken(takeTimeoutSeconds(payload).parameters, token) as QueueMessage;
+        const erased = await deliverToQueue(message, { answers, receives, afterReceive: (ms) => (now = new Date(now.getTime() + ms)) });
         waitedUntil = (erased as { firstCheckAt?: string }).firstCheckAt ?? null;
-        return erased as never;
+        return erased;
       };
       continue;
     }
     if (state.Resource === CALLBACK_LAMBDA) {
       taskHandlers[stateName] = async (payload) => {
-        const { [TIMEOUT_FIELD]: timeoutSeconds = state.TimeoutSeconds, FunctionName, Payload } = payload as { FunctionName: string; Payload: { taskToken: string } } & Record<string, number>;
+        const { parameters, timeoutSeconds: selected } = takeTimeoutSeconds(payload);
+        const timeoutSeconds = selected ?? state.TimeoutSeconds;
+        const { FunctionName, Payload } = withTaskToken(parameters, token) as { FunctionName: string; Payload: { taskToken: string } };
         const fn = functions.find((candidate) => candidate.arn === FunctionName);
         if (!fn) throw new Error(`state ${stateName} invokes ${FunctionName}, which serverless.yml does not declare`);
         answers.delete(Payload.taskToken);
         await invokeForResult(await loadHandler(process.cwd(), fn.handler), fn, Payload);
         const answer = answers.get(Payload.taskToken);
-        if (answer && 'output' in answer) return answer.output as never;
+        if (answer && 'output' in answer) return answer.output;
         if (answer) throw Object.assign(new Error(answer.cause), { name: answer.error });
         if (typeof timeoutSeconds !== 'number') throw new Error(`state ${stateName} waits for an answer nobody gives, with no timeout`);
         now = new Date(now.getTime() + timeoutSeconds * 1000);
@@ -143,30 +158,23 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     const fn = functions.find((candidate) => candidate.arn === state.Resource);
     if (!fn) throw new Error(`state ${stateName} calls ${String(state.Resource)}, which serverless.yml does not declare`);
     const handler = await loadHandler(process.cwd(), fn.handler);
+    const invoke = (payload: unknown) => withTimeout(invokeForResult(handler, fn, payload), state.TimeoutSeconds as number | undefined);
     taskHandlers[stateName] = async (payload) => {
-      if (stateName !== 'CheckDeletion') return (await invokeForResult(handler, fn, payload)) as never;
+      if (stateName !== 'CheckDeletion') return invoke(payload);
       // The check after a Wait happens at the instant the Wait waited for.
       if (waitedUntil) now = new Date(Math.max(now.getTime(), Date.parse(waitedUntil)));
       options.beforeCheck?.(checks++);
-      const verification = (await invokeForResult(handler, fn, payload)) as ErasureRun['verifications'][number];
+      const verification = (await invoke(payload)) as ErasureRun['verifications'][number];
       verifications.push(verification);
       waitedUntil = verification.nextCheckAt;
-      return verification as never;
+      return verification;
     };
   }
 
   const ledgerEvents = () => [...ledger.table.rows.values()].flat().map((entry) => entry.event.type);
   const statesEntered: string[] = [];
-  // The runner times a machine's TimeoutSeconds with a real setTimeout, which cannot hold 90 days;
-  // the embedded AWS times it on its virtual clock, and its tests cover the timeout.
-  const { TimeoutSeconds: _timeout, ...untimed } = definition as Definition & { TimeoutSeconds?: number };
-  const machine = new StateMachine(forTheRunner(untimed) as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: taskHandlers,
-      waitTimeOverrides: Object.fromEntries([...states].filter(([, state]) => state.Type === 'Wait').map(([name]) => [name, 0])),
-      retryIntervalOverrides: Object.fromEntries([...states.keys()].map((name) => [name, 0])),
-    },
+  const execution = startLocalRun(plan, input, {
+    handlers: taskHandlers,
     context: { Execution: { Id: `arn:aws:states:${REGION}:${ACCOUNT_ID}:execution:crypto-erasure-test:erasure-test`, Name: 'erasure-test' } },
   });
 
@@ -182,9 +190,9 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
   } catch (error) {
     await logging.catch(() => undefined);
-    if (!(error instanceof ExecutionError)) throw error;
-    const cause = error.cause as Error;
-    return { status: 'FAILED', error: cause.name, cause: cause.message, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
+    const failure = executionFailure(error);
+    if (!failure) throw error;
+    return { status: 'FAILED', error: failure.name, cause: failure.message, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
   } finally {
     restoreClock();
     sfn.restore();
@@ -236,28 +244,4 @@ async function deliverToQueue(
     run.afterReceive(visibilityTimeoutMs);
   }
   throw new Error(`${fn.key} returned the message ${MAX_RECEIVES} times`);
-}
-
-/**
- * The definition as aws-local-stepfunctions can run it. It knows no `$$.Task.Token`: each callback
- * Task's parameters carry a token of its own instead. It would time a TimeoutSecondsPath on the
- * real clock: the seconds selected travel in the parameters instead, for the handler above.
- */
-function forTheRunner(definition: Definition): Definition {
-  const states = Object.entries(definition.States).map(([name, state]) => {
-    if (!String(state.Resource).endsWith('.waitForTaskToken')) return [name, state];
-    const { TimeoutSecondsPath: timeoutPath, ...task } = state;
-    const parameters = withTaskToken(state.Parameters ?? {}, `${TASK_TOKEN}:${name}`) as Record<string, unknown>;
-    return [name, { ...task, Parameters: { ...parameters, ...(typeof timeoutPath === 'string' ? { [`${TIMEOUT_FIELD}.$`]: timeoutPath } : {}) } }];
-  });
-  return { ...definition, States: Object.fromEntries(states) };
-}
-
-/** `value` with every `"x.$": "$$.Task.Token"` made `"x": token`. */
-function withTaskToken(value: unknown, token: string): unknown {
-  if (Array.isArray(value)) return value.map((item) => withTaskToken(item, token));
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => (key.endsWith('.$') && item === '$$.Task.Token' ? [key.slice(0, -2), token] : [key, withTaskToken(item, token)])),
-  );
 }
