@@ -2,10 +2,17 @@ import { AwsServiceError, type JsonObject, type RequestContext } from '../protoc
 import { assertKeyState } from './key-states.ts';
 import { aliasArn, type KmsKey } from './key-store.ts';
 import { assertCustomerManaged, type KmsBackend, type KmsOperation } from './kms-backend.ts';
-import { epochSeconds, optionalString, optionalTags, paginate, requiredString, tagList, validationError } from './wire-format.ts';
-
-/** A key carries at most 50 tags. */
-const MAX_TAGS_PER_KEY = 50;
+import {
+  epochSeconds,
+  MAX_TAGS_PER_KEY,
+  optionalString,
+  optionalTags,
+  paginate,
+  requiredString,
+  tagList,
+  tooManyTags,
+  validationError,
+} from './wire-format.ts';
 
 /**
  * Alias names as KMS checks them. The `alias/aws/` prefix belongs to AWS managed keys; KMS refuses
@@ -45,7 +52,7 @@ function aliasTarget(kms: KmsBackend, input: JsonObject, context: RequestContext
 }
 
 function aliasNotFound(context: RequestContext, name: string): AwsServiceError {
-  return new AwsServiceError('NotFoundException', `Alias '${aliasArn(context, name)}' is not found.`);
+  return new AwsServiceError('NotFoundException', `Alias ${aliasArn(context, name)} is not found.`);
 }
 
 const createAlias: KmsOperation = (kms, input, context) => {
@@ -110,10 +117,10 @@ const tagResource: KmsOperation = (kms, input, context) => {
   const tags = optionalTags(input);
   if (tags.length === 0) throw validationError('Tags', undefined, 'Member must not be null or empty');
   const key = taggedKey(kms, input, context, 'TagResource');
+  // The 50 tags are the key's, not the request's. No AWS document gives the answer for tags that
+  // would take a key past 50; we give the one KMS gives a request of more than 50.
   const keysAfter = new Set([...key.tags.keys(), ...tags.map((tag) => tag.TagKey)]);
-  if (keysAfter.size > MAX_TAGS_PER_KEY) {
-    throw new AwsServiceError('TagException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
-  }
+  if (keysAfter.size > MAX_TAGS_PER_KEY) throw tooManyTags();
   for (const tag of tags) key.tags.set(tag.TagKey, tag.TagValue);
   return {};
 };

@@ -127,6 +127,23 @@ const describeKey: KmsOperation = (kms, input, context) => {
   return { KeyMetadata: keyMetadata(key, kms.store) };
 };
 
+/**
+ * Replaces a key's description (API reference, UpdateKeyDescription): by key ID or key ARN only, the
+ * description 0 to 8,192 characters, and "" clears it. KMS's key-state table refuses it for a key
+ * pending deletion, like the key's aliases and tags.
+ */
+const updateKeyDescription: KmsOperation = (kms, input, context) => {
+  const key = administeredKey(kms, input, context, 'UpdateKeyDescription');
+  const description = input.Description;
+  if (typeof description !== 'string') throw validationError('Description', description, 'Member must not be null');
+  if (description.length > 8192) {
+    throw validationError('Description', undefined, 'Member must have length less than or equal to 8192');
+  }
+  assertKeyState(key, 'update-description');
+  key.description = description;
+  return {};
+};
+
 const listKeys: KmsOperation = (kms, input, context) => {
   const { page, marker } = paginate(kms.store.keysIn(context), input, { defaultLimit: 100, maxLimit: 1000 });
   return { Keys: page.map((key) => ({ KeyId: key.keyId, KeyArn: key.arn })), ...marker };
@@ -256,6 +273,7 @@ const deleteImportedKeyMaterial: KmsOperation = (kms, input, context) => {
 export const KEY_OPERATIONS: Record<string, KmsOperation> = {
   CreateKey: createKey,
   DescribeKey: describeKey,
+  UpdateKeyDescription: updateKeyDescription,
   ListKeys: listKeys,
   DisableKey: disableKey,
   EnableKey: enableKey,

@@ -11,7 +11,8 @@ export type KeyAction =
   | 'import-material'
   | 'replicate'
   | 'update-primary-region'
-  | 'manage-aliases-and-tags';
+  | 'manage-aliases-and-tags'
+  | 'update-description';
 
 export const KEY_STATES: readonly KeyState[] = [
   'Creating',
@@ -43,6 +44,8 @@ const ALLOWED_STATES: Record<KeyAction, readonly KeyState[]> = {
   // Not in the facts: KMS's key-state table refuses aliases and tags for keys pending deletion;
   // the stricter reading keeps the pipeline from relying on tagging a key it has already scheduled.
   'manage-aliases-and-tags': ['Enabled', 'Disabled', 'PendingImport', 'Unavailable', 'Creating', 'Updating'],
+  // KMS's key-state table treats UpdateKeyDescription as it treats tags: refused only pending deletion.
+  'update-description': ['Enabled', 'Disabled', 'PendingImport', 'Unavailable', 'Creating', 'Updating'],
 };
 
 /** How KMS names a state in its messages: "<arn> is pending deletion.", "<arn> is pending import.". */

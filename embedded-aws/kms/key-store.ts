@@ -92,16 +92,25 @@ interface Partition {
   aliases: Map<string, KmsAlias>;
 }
 
+/** The AWS partition a Region belongs to: KMS ARNs name it (`arn:aws-cn:kms:cn-north-1:...`). */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 export function keyArn(scope: KmsScope, keyId: string): string {
-  return `arn:aws:kms:${scope.region}:${scope.accountId}:key/${keyId}`;
+  return `arn:${partitionOf(scope.region)}:kms:${scope.region}:${scope.accountId}:key/${keyId}`;
 }
 
 export function aliasArn(scope: KmsScope, aliasName: string): string {
-  return `arn:aws:kms:${scope.region}:${scope.accountId}:${aliasName}`;
+  return `arn:${partitionOf(scope.region)}:kms:${scope.region}:${scope.accountId}:${aliasName}`;
 }
 
-const KEY_ARN = /^arn:aws[\w-]*:kms:([^:]+):(\d{12}):key\/(.+)$/;
-const ALIAS_ARN = /^arn:aws[\w-]*:kms:([^:]+):(\d{12}):(alias\/.+)$/;
+const KEY_ARN = /^arn:([\w-]+):kms:([^:]*):([^:]*):key\/(.*)$/;
+const ALIAS_ARN = /^arn:[\w-]+:kms:[^:]*:[^:]*:(alias\/.+)$/;
+/** KMS key IDs are UUIDs, or for multi-Region keys "mrk-" and 32 hex digits (Developer Guide, "Key identifiers"). */
+const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/i;
 
 /**
  * Every key and alias of the embedded KMS, partitioned by account and Region as AWS partitions
@@ -139,32 +148,40 @@ export class KeyStore {
   /**
    * Finds a key by key ID, key ARN, alias name or alias ARN. Operations that take only a key ID
    * or key ARN (the administrative ones) pass `aliases: false`.
+   *
+   * KMS answers by the shape of the identifier, always NotFoundException (LocalStack's snapshots
+   * recorded against AWS, localstack/localstack tests/aws/services/kms/test_kms.snapshot.json):
+   * - a key ID that is neither a UUID nor "mrk-" and 32 hex digits: "Invalid keyId '<id>'"
+   *   (test_get_key_invalid_uuid);
+   * - a well-formed key ID or key ARN of no key: "Key '<key ARN>' does not exist" (test_get_key_does_not_exist);
+   * - a key ARN of another Region: "Invalid arn <its Region>" (test_get_key_in_different_region; also
+   *   seen in nakedible/openssl-engine-kms#1 and kubernetes-retired/kube-aws#1041), whether or not a
+   *   related multi-Region key exists here: KMS never reaches across Regions;
+   * - an alias name or alias ARN of no alias: "Alias <alias ARN> is not found.", the ARN unquoted, as
+   *   KMS answered in cloudposse/docs#152 ("Alias arn:aws:kms:us-west-2:...:alias/parameter_store_key is not found.").
    */
   resolveKey(scope: KmsScope, identifier: string, options: { aliases: boolean } = { aliases: true }): KmsKey {
     const aliasName = aliasNameOf(identifier);
     if (aliasName !== undefined) {
-      if (!options.aliases) {
-        throw new AwsServiceError(
-          'NotFoundException',
-          `Invalid keyId '${identifier}': this operation takes a key ID or key ARN, not an alias.`,
-        );
-      }
+      // No AWS document gives the answer for an alias where only a key ID or key ARN is accepted;
+      // KMS reads it as a key ID, and a key ID of that shape is invalid.
+      if (!options.aliases) throw invalidKeyId(identifier);
       const shownArn = identifier.startsWith('arn:') ? identifier : aliasArn(scope, aliasName);
       const alias = shownArn === aliasArn(scope, aliasName) ? this.findAlias(scope, aliasName) : undefined;
       const key = alias && this.findKey(scope, alias.targetKeyId);
-      if (!key) throw new AwsServiceError('NotFoundException', `Alias '${shownArn}' is not found.`);
+      if (!key) throw new AwsServiceError('NotFoundException', `Alias ${shownArn} is not found.`);
       return key;
     }
     const arn = KEY_ARN.exec(identifier);
-    // A key ARN names its Region, and KMS never reaches across Regions: a key ARN of another Region
-    // is refused as "Invalid arn <its Region>" (NotFoundException), whether or not a related
-    // multi-Region key exists here. AWS documents no message; this one is what KMS answers (seen in
-    // nakedible/openssl-engine-kms#1 and kubernetes-retired/kube-aws#1041, and snapshot-tested
-    // against AWS by LocalStack, localstack/localstack#7463).
-    if (arn && arn[1] !== scope.region) throw new AwsServiceError('NotFoundException', `Invalid arn ${arn[1]}`);
-    const keyId = keyIdOf(scope, identifier);
-    const key = keyId === undefined ? undefined : this.findKey(scope, keyId);
-    if (!key) throw keyNotFound(scope, keyId ?? identifier);
+    const [, partition, region, accountId, keyIdInArn] = arn ?? [];
+    if (arn && region !== scope.region) throw new AwsServiceError('NotFoundException', `Invalid arn ${region}`);
+    const keyId = keyIdInArn ?? identifier;
+    if (!KEY_ID.test(keyId)) throw invalidKeyId(keyId);
+    // A key ARN of another account, or of another partition than the Region's, names no key here.
+    // AWS documents no answer for the partition; we give the one for a key that does not exist.
+    const elsewhere = arn !== null && (partition !== partitionOf(scope.region) || accountId !== scope.accountId);
+    const key = elsewhere ? undefined : this.findKey(scope, keyId);
+    if (!key) throw keyNotFound(scope, arn ? identifier : keyId);
     return key;
   }
 
@@ -214,14 +231,11 @@ export class KeyStore {
 
 function aliasNameOf(identifier: string): string | undefined {
   if (identifier.startsWith('alias/')) return identifier;
-  return ALIAS_ARN.exec(identifier)?.[3];
+  return ALIAS_ARN.exec(identifier)?.[1];
 }
 
-/** The key ID a key ID or key ARN names; a key ARN of another account names none here. */
-function keyIdOf(scope: KmsScope, identifier: string): string | undefined {
-  const match = KEY_ARN.exec(identifier);
-  if (!match) return identifier.includes(':') ? undefined : identifier;
-  return match[1] === scope.region && match[2] === scope.accountId ? match[3] : undefined;
+function invalidKeyId(keyId: string): AwsServiceError {
+  return new AwsServiceError('NotFoundException', `Invalid keyId '${keyId}'`);
 }
 
 export function keyNotFound(scope: KmsScope, keyId: string): AwsServiceError {

@@ -22,9 +22,11 @@ function requiredRegion(input: JsonObject, member: string): string {
 }
 
 /**
- * The multi-Region primary key a request names. The API reference names UnsupportedOperationException
- * for a key that is not valid for the operation, and LocalStack's parity test against AWS
- * (localstack/localstack#13102) shows it for a replica given to ReplicateKey; the messages are ours.
+ * The multi-Region primary key a request names. Only a primary is replicated or moved (Developer
+ * Guide, "Multi-Region key concepts"). For a replica KMS answers UnsupportedOperationException
+ * (LocalStack's parity test against AWS, localstack/localstack#13102) saying "<arn> is not a
+ * multi-Region primary key.": the text ThalesGroup/terraform-provider-ciphertrust matches in AWS's
+ * answers (notMultiRegionPrimaryException). The message for a single-Region key is ours.
  */
 function primaryKeyOf(key: KmsKey): KmsKey {
   if (key.multiRegionKeyType === undefined) {

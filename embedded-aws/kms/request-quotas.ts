@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { AwsServiceError } from '../protocol.ts';
 
-/** The name under which the symmetric Encrypt, Decrypt and GenerateDataKey calls share one quota. */
+/** The name under which the symmetric Encrypt, Decrypt, ReEncrypt and GenerateDataKey(WithoutPlaintext) calls share one quota. */
 export const SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS = 'SymmetricCryptographicOperations';
 /** The names under which Sign and Verify share one quota, by the kind of key they use. */
 export const ECC_CRYPTOGRAPHIC_OPERATIONS = 'EccCryptographicOperations';
@@ -33,10 +33,13 @@ export const KMS_REQUEST_QUOTAS: Readonly<Record<string, number>> = {
   [RSA_CRYPTOGRAPHIC_OPERATIONS]: 500,
 };
 
+/** The cryptographic operations on symmetric keys share one quota (Developer Guide, "Request quotas", shared quotas). */
 const SHARED_QUOTA_OF_OPERATION: Readonly<Record<string, string>> = {
   Encrypt: SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS,
   Decrypt: SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS,
+  ReEncrypt: SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS,
   GenerateDataKey: SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS,
+  GenerateDataKeyWithoutPlaintext: SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS,
 };
 
 /** `true` applies KMS_REQUEST_QUOTAS; an object applies them with its entries overriding or adding. */

@@ -81,11 +81,11 @@ function blobValidationError(member: string, constraint: string): AwsServiceErro
   );
 }
 
-export function optionalEncryptionContext(input: JsonObject): EncryptionContext {
-  const value = input.EncryptionContext;
+export function optionalEncryptionContext(input: JsonObject, member = 'EncryptionContext'): EncryptionContext {
+  const value = input[member];
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((entry) => typeof entry !== 'string')) {
-    throw validationError('EncryptionContext', undefined, 'Member must be a map of strings to strings');
+    throw validationError(member, undefined, 'Member must be a map of strings to strings');
   }
   return value as EncryptionContext;
 }
@@ -102,24 +102,46 @@ export interface Tag {
   TagValue: string;
 }
 
-/** Tags as KMS checks them: the `aws:` prefix is AWS's own, and keys and values have length limits. */
+/** A key carries at most 50 tags (KMS Developer Guide, "Tagging keys"). */
+export const MAX_TAGS_PER_KEY = 50;
+
+/**
+ * Tags as KMS checks them. The service model bounds TagKey to 1 to 128 characters and TagValue to
+ * 256, which KMS enforces before anything else, as a ValidationException naming the tag's position;
+ * KMS itself then refuses duplicate keys, more than 50 tags and the reserved `aws:` prefix in any
+ * case, each with a TagException. Every message is the one AWS answered in LocalStack's snapshots
+ * (localstack/localstack#12142: test_tag_key_with_duplicate_tag_keys_raises_error,
+ * test_create_key_with_too_many_tags_raises_error, test_create_key_with_invalid_tag_key,
+ * test_key_with_long_tag_value_raises_error), implemented in localstack's services/kms/utils.py.
+ */
 export function optionalTags(input: JsonObject, member = 'Tags'): Tag[] {
   const value = input[member];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw validationError(member, undefined, 'Member must be a list of tags');
-  return value.map((entry: unknown) => {
+  const tags = value.map((entry: unknown, index) => {
     const tag = entry as Partial<Record<string, unknown>>;
     if (typeof tag?.TagKey !== 'string' || typeof tag.TagValue !== 'string') {
       throw validationError(member, undefined, 'Each tag must have a string TagKey and TagValue');
     }
-    if (tag.TagKey.length < 1 || tag.TagKey.length > 128 || tag.TagValue.length > 256) {
-      throw new AwsServiceError('TagException', 'Tag keys must be 1 to 128 characters and tag values at most 256.');
-    }
-    if (tag.TagKey.toLowerCase().startsWith('aws:')) {
-      throw new AwsServiceError('TagException', `Tag key '${tag.TagKey}' uses the reserved prefix aws:.`);
+    const position = `${memberPath(member)}.${index + 1}.member`;
+    const keyLength = [...tag.TagKey].length;
+    if (keyLength < 1) throw validationError(`${position}.tagKey`, tag.TagKey, 'Member must have length greater than or equal to 1');
+    if (keyLength > 128) throw validationError(`${position}.tagKey`, tag.TagKey, 'Member must have length less than or equal to 128');
+    if ([...tag.TagValue].length > 256) {
+      throw validationError(`${position}.tagValue`, tag.TagValue, 'Member must have length less than or equal to 256');
     }
     return { TagKey: tag.TagKey, TagValue: tag.TagValue };
   });
+  if (new Set(tags.map((tag) => tag.TagKey)).size < tags.length) throw new AwsServiceError('TagException', 'Duplicate tag keys');
+  if (tags.length > MAX_TAGS_PER_KEY) throw tooManyTags();
+  if (tags.some((tag) => tag.TagKey.toLowerCase().startsWith('aws:'))) {
+    throw new AwsServiceError('TagException', 'Tags beginning with aws: are reserved');
+  }
+  return tags;
+}
+
+export function tooManyTags(): AwsServiceError {
+  return new AwsServiceError('TagException', 'Too many tags');
 }
 
 export { epochSeconds };

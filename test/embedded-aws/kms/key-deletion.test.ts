@@ -106,7 +106,7 @@ describe('real deletion', () => {
     expect(Aliases?.map((alias) => alias.AliasName)).not.toContain('alias/subject-42');
     await expect(h.client().send(new DescribeKeyCommand({ KeyId: 'alias/subject-42' }))).rejects.toMatchObject({
       name: 'NotFoundException',
-      message: `Alias 'arn:aws:kms:${HOME_REGION}:${ACCOUNT_ID}:alias/subject-42' is not found.`,
+      message: `Alias arn:aws:kms:${HOME_REGION}:${ACCOUNT_ID}:alias/subject-42 is not found.`,
     });
   });
 
