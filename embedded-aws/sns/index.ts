@@ -1,8 +1,2 @@
-export {
-  EmbeddedSns,
-  type DeliveryRecord,
-  type EmbeddedSnsOptions,
-  type MessageAttributeValue,
-  type PublishedMessage,
-  type SubscriptionProtocol,
-} from './embedded-sns.ts';
+export { EmbeddedSns, type EmbeddedSnsOptions } from './embedded-sns.ts';
+export type { DeliveryRecord, MessageAttributeValue, PublishedMessage, SubscriptionProtocol } from './sns-model.ts';

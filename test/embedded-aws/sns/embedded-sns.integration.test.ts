@@ -1,6 +1,4 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,90 +11,18 @@ import {
   ListTopicsCommand,
   PublishBatchCommand,
   PublishCommand,
-  SNSClient,
   SubscribeCommand,
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { AwsServiceError, type FaultInjector } from '../../../embedded-aws/protocol.ts';
-import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
-import { EmbeddedSns } from '../../../embedded-aws/sns/embedded-sns.ts';
+import { ACCOUNT, closeAll, onCleanup, REGION, startSns, startSubscriber, subscribeHttp, TOPIC_ARN, TOPIC_NAME } from './sns-harness.ts';
 
-const REGION = 'eu-west-1';
-const ACCOUNT = '111122223333';
-const TOPIC_NAME = 'erasure-notifications';
-const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:${TOPIC_NAME}`;
-
-interface Harness {
-  client: SNSClient;
-  sns: EmbeddedSns;
-  clock: VirtualClock;
-  consoleLines: string[];
-  logLines: string[];
-}
-
-interface ReceivedRequest {
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** One SNS behind the loopback server, called through the real SDK; virtual time runs 10,000 times faster. */
-async function startSns(options: { faults?: FaultInjector } = {}): Promise<Harness> {
-  const clock = new VirtualClock({ timeScale: 10_000 });
-  const consoleLines: string[] = [];
-  const logLines: string[] = [];
-  const sns = new EmbeddedSns({
-    clock,
-    faults: options.faults,
-    accountId: ACCOUNT,
-    console: (line) => consoleLines.push(line),
-    log: (line) => logLines.push(line),
-  });
-  const server = new EmbeddedAwsServer({ defaultRegion: REGION, accountId: ACCOUNT, jsonServices: [], queryServices: [sns] });
-  const endpoint = await server.listen();
-  const client = new SNSClient({
-    endpoint,
-    region: REGION,
-    credentials: { accessKeyId: 'AKIAEMBEDDEDTEST', secretAccessKey: 'embedded-secret' },
-    maxAttempts: 1,
-  });
-  cleanups.push(async () => {
-    client.destroy();
-    await sns.close();
-    await server.close();
-  });
-  return { client, sns, clock, consoleLines, logLines };
-}
-
-/** A tiny HTTP subscriber on loopback answering each request with the status `answer` picks. */
-async function startSubscriber(clock: VirtualClock, answer: (requestNumber: number) => number = () => 200) {
-  const received: ReceivedRequest[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: clock.nowMs() });
-      response.writeHead(answer(received.length));
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${port}/sns`, received };
-}
+afterEach(closeAll);
 
 async function temporaryFile(name: string): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'embedded-sns-'));
-  cleanups.push(() => rm(directory, { recursive: true, force: true }));
+  onCleanup(() => rm(directory, { recursive: true, force: true }));
   return join(directory, name);
 }
 
@@ -194,7 +120,7 @@ describe('EmbeddedSns topics', () => {
 });
 
 describe('EmbeddedSns subscriptions', () => {
-  it('lists a subscription and forgets it after Unsubscribe', async () => {
+  it('lists a subscription and forgets it after Unsubscribe, which is idempotent', async () => {
     const { client } = await startSns();
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
     const { SubscriptionArn } = await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'console' }));
@@ -206,7 +132,7 @@ describe('EmbeddedSns subscriptions', () => {
     expect(SubscriptionArn).toMatch(new RegExp(`^${TOPIC_ARN}:[0-9a-f-]{36}$`));
     expect(before.Subscriptions).toEqual([{ TopicArn: TOPIC_ARN, Protocol: 'console', SubscriptionArn, Owner: ACCOUNT, Endpoint: 'console' }]);
     expect(after.Subscriptions).toEqual([]);
-    await expect(client.send(new UnsubscribeCommand({ SubscriptionArn }))).rejects.toMatchObject({ name: 'NotFoundException' });
+    await expect(client.send(new UnsubscribeCommand({ SubscriptionArn }))).resolves.toBeDefined();
   });
 
   it('removes the subscriptions of a deleted topic', async () => {
@@ -232,10 +158,11 @@ describe('EmbeddedSns subscriptions', () => {
 
 describe('EmbeddedSns delivery', () => {
   it('posts the SNS HTTP notification to an http subscriber', async () => {
-    const { client, sns, clock } = await startSns();
+    const harness = await startSns();
+    const { client, sns, clock } = harness;
     const subscriber = await startSubscriber(clock);
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-    const { SubscriptionArn } = await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    const SubscriptionArn = await subscribeHttp(harness, subscriber);
 
     const { MessageId } = await client.send(new PublishCommand(keyDeleted()));
     await sns.idle();
@@ -266,10 +193,11 @@ describe('EmbeddedSns delivery', () => {
   });
 
   it('retries an http subscriber answering 500 three times, 20 seconds apart, then records the failure', async () => {
-    const { client, sns, clock, logLines } = await startSns();
+    const harness = await startSns();
+    const { client, sns, clock, logLines } = harness;
     const subscriber = await startSubscriber(clock, () => 500);
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-    await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await subscribeHttp(harness, subscriber);
 
     await client.send(new PublishCommand(keyDeleted()));
     await sns.idle();
@@ -282,10 +210,11 @@ describe('EmbeddedSns delivery', () => {
   });
 
   it('delivers on a retry once the http subscriber recovers', async () => {
-    const { client, sns, clock } = await startSns();
+    const harness = await startSns();
+    const { client, sns, clock } = harness;
     const subscriber = await startSubscriber(clock, (requestNumber) => (requestNumber === 1 ? 503 : 200));
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-    await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await subscribeHttp(harness, subscriber);
 
     await client.send(new PublishCommand(keyDeleted()));
     await sns.idle();
@@ -296,10 +225,11 @@ describe('EmbeddedSns delivery', () => {
   });
 
   it('does not retry an http subscriber that answers 4xx, as SNS counts it delivered', async () => {
-    const { client, sns, clock } = await startSns();
+    const harness = await startSns();
+    const { client, sns, clock } = harness;
     const subscriber = await startSubscriber(clock, () => 404);
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-    await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await subscribeHttp(harness, subscriber);
 
     await client.send(new PublishCommand(keyDeleted()));
     await sns.idle();
@@ -355,11 +285,12 @@ describe('EmbeddedSns delivery', () => {
   });
 
   it('sends each protocol its own message when MessageStructure is json', async () => {
-    const { client, sns, clock } = await startSns();
+    const harness = await startSns();
+    const { client, sns, clock } = harness;
     const subscriber = await startSubscriber(clock);
     const file = await temporaryFile('structured.jsonl');
     await client.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-    await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await subscribeHttp(harness, subscriber);
     await client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'file', Endpoint: file }));
 
     await client.send(
