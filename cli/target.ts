@@ -28,6 +28,8 @@ export interface Target {
   region: string;
   accountId: string;
   clients: { kms: KMSClient; sfn: SFNClient; sns: SNSClient; dynamodb: DynamoDBClient; eventBridge: EventBridgeClient };
+  /** How the clients are made: a multi-Region key's replicas are reached with a client of their own Region. */
+  clientConfig: { region: string; endpoint?: string; credentials?: typeof EMBEDDED_CREDENTIALS };
   /** The stage's params as serverless.yml resolves them: whether it is protected, its key policy. */
   settings: StageSettings;
   ledger: Ledger;
@@ -88,6 +90,7 @@ export async function resolveTarget(options: TargetOptions, projectRoot = proces
     region,
     accountId,
     clients,
+    clientConfig: config,
     settings: stageSettingsOf(serverlessConfig),
     ledger: erasureLedger(ledgerTable(clients.dynamodb, ledgerTableName), () => new Date()),
     resources: {

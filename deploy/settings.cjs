@@ -45,6 +45,9 @@ module.exports = async ({ resolveVariable }) => {
   const allowedAccountIds = list(await param('allowedAccountIds'));
   if (allowedAccountIds.some((id) => !/^\d{12}$/.test(id))) refuse('allowedAccountIds must be 12-digit account ids');
 
+  const immediateErasureReasons = list(await param('immediateErasureReasons'));
+  if (immediateErasureReasons.some((reason) => reason.length > 1000)) refuse('immediateErasureReasons are closure reasons, at most 1000 characters each');
+
   const alertWindowMinutes = Number(await param('alertWindowMinutes'));
   if (!Number.isInteger(alertWindowMinutes) || alertWindowMinutes < 1 || alertWindowMinutes > 1440) {
     refuse(`alertWindowMinutes must be a whole number of minutes from 1 to 1440, got ${await param('alertWindowMinutes')}`);
@@ -74,6 +77,7 @@ module.exports = async ({ resolveVariable }) => {
     subjectTagKey,
     aliasPrefix,
     allowedAccountIdsCsv: allowedAccountIds.join(','),
+    immediateErasureReasonsCsv: immediateErasureReasons.join(','),
     // Destructive KMS actions are allowed only on keys that carry the subject tag: an IAM condition
     // key cannot be built from a variable inside YAML, so it is built here.
     subjectTaggedKeysOnly: { StringLike: { [`aws:ResourceTag/${subjectTagKey}`]: '?*' } },

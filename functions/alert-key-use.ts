@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { RefusedKmsCall, alertOnKeyUse } from './lib/alerts/key-use-alert.ts';
 import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
@@ -14,7 +13,7 @@ import { logger } from './lib/runtime/logger.ts';
 import * as z from './lib/runtime/zod.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const alerts = readAlertConfig();

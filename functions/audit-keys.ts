@@ -1,4 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -12,7 +11,7 @@ import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 

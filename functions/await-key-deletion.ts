@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from './lib/runtime/zod.ts';
 import { alertStateTable } from './lib/aws/alert-state-table.ts';
@@ -14,7 +13,7 @@ import { erasureTask } from './lib/runtime/handler.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));
 const alertState = alertStateTable(new DynamoDBClient(clientConfig()), readAlertConfig().alertStateTableName);
 

@@ -1,4 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -8,9 +7,10 @@ import { taskCallbacks } from './lib/aws/erasure-executions.ts';
 import { classifyFailure } from './lib/aws/failures.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { ErasureRequestSchema } from './lib/erasure/closure-event.ts';
-import { eraseKeysAtPace } from './lib/erasure/key-erasure.ts';
+import { KeyErasureIncomplete, eraseKeysAtPace, type RegionalPace } from './lib/erasure/key-erasure.ts';
+import type { ScheduledKey } from './lib/erasure/deletion-scheduling.ts';
 import { QuotaPacer } from './lib/erasure/quota-pacing.ts';
-import { readKeyPolicy } from './lib/erasure/settings.ts';
+import { isImmediateErasure, readKeyPolicy } from './lib/erasure/settings.ts';
 import { ErasureKeySchema } from './lib/erasure/task-inputs.ts';
 import { forgetRememberedChains } from './lib/ledger/ledger.ts';
 import { now, sleep } from './lib/runtime/clock.ts';
@@ -28,13 +28,23 @@ import { clientConfig } from './lib/runtime/aws-clients.ts';
  * which waits and tries again. The pace lives as long as the function instance; a new instance
  * starts again from KMS's default quotas.
  */
-const kms = kmsKeys(new KMSClient(clientConfig({ maxAttempts: 1 })));
+const kms = kmsKeys(clientConfig({ maxAttempts: 1 }));
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));
 const ledger = openLedger();
-const pace = {
-  disableKey: new QuotaPacer({ initialPerSecond: 5 }, { now, sleep }),
-  scheduleKeyDeletion: new QuotaPacer({ initialPerSecond: 15 }, { now, sleep }),
-};
+// KMS's default quotas per account and Region (AWS-FACTS); each Region the keys live in keeps its own pace.
+const paces = new Map<string, RegionalPace>();
+function pace(region: string): RegionalPace {
+  let regional = paces.get(region);
+  if (!regional) {
+    regional = {
+      disableKey: new QuotaPacer({ initialPerSecond: 5 }, { now, sleep }),
+      scheduleKeyDeletion: new QuotaPacer({ initialPerSecond: 15 }, { now, sleep }),
+      deleteImportedKeyMaterial: new QuotaPacer({ initialPerSecond: 15 }, { now, sleep }),
+    };
+    paces.set(region, regional);
+  }
+  return regional;
+}
 
 // A message that fails for want of AWS (a 5xx, the network) goes back to the queue; after this many
 // receives the erasure is failed instead, so a closure never waits on the queue forever.
@@ -65,17 +75,19 @@ async function eraseOrder(record: SQSRecord): Promise<'done' | 'retry'> {
     logger.info('erasure no longer waits; its keys are left as they are', { keys: keys.length });
     return 'done';
   }
+  const policy = readKeyPolicy();
+  const order = { execution, subjectFingerprint: request.subjectFingerprint, keys, immediate: isImmediateErasure(policy, request.reason) };
+  let done: ScheduledKey[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      const erased = await eraseKeysAtPace(
-        { execution, subjectFingerprint: request.subjectFingerprint, keys },
-        { kms, ledger, pace, pendingWindowDays: readKeyPolicy().pendingWindowDays, now },
-      );
+      const erased = await eraseKeysAtPace(order, { kms, ledger, pace, pendingWindowDays: policy.pendingWindowDays, now }, done);
       await callbacks.succeed(taskToken, erased);
-      logger.info('keys disabled and scheduled for deletion', { keys: keys.length, disablePace: pace.disableKey.ratePerSecond });
+      logger.info('keys disabled and scheduled for deletion', { keys: keys.length });
       return 'done';
     } catch (error) {
-      const failure = classifyFailure(error) as Error;
+      // The keys scheduled before the failure are not asked for again, in place or on redelivery.
+      if (error instanceof KeyErasureIncomplete) done = error.scheduled;
+      const failure = classifyFailure(error instanceof KeyErasureIncomplete ? error.cause : error) as Error;
       const transient = failure.name === 'AwsServerError' || failure.name === 'LedgerContention';
       if (transient && attempt < IN_PLACE_ATTEMPTS) {
         // Retried here first, briefly: a message handed back to the queue is seen again only after
@@ -89,8 +101,10 @@ async function eraseOrder(record: SQSRecord): Promise<'done' | 'retry'> {
         logger.warn('key erasure will be retried', { errorName: failure.name, errorMessage: failure.message });
         return 'retry';
       }
-      logger.error('key erasure failed', { errorName: failure.name, errorMessage: failure.message });
-      await callbacks.fail(taskToken, failure.name || 'Error', failure.message);
+      // Failed for good: the erasure is told which keys are done and which are not.
+      const reported = error instanceof KeyErasureIncomplete && error.scheduled.length > 0 ? error : failure;
+      logger.error('key erasure failed', { errorName: reported.name, errorMessage: reported.message });
+      await callbacks.fail(taskToken, reported.name || 'Error', reported.message);
       return 'done';
     }
   }

@@ -1,4 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeEventSchema } from './lib/aws/eventbridge-event.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
@@ -12,7 +11,7 @@ import { logger } from './lib/runtime/logger.ts';
 import * as z from './lib/runtime/zod.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 const { stage } = readAlertConfig();

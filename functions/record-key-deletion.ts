@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { recordKeyDeletion } from './lib/alerts/key-deletion-record.ts';
 import { alertStateTable } from './lib/aws/alert-state-table.ts';
@@ -16,7 +15,7 @@ import { logger } from './lib/runtime/logger.ts';
 import * as z from './lib/runtime/zod.ts';
 
 const ledger = openLedger();
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));
 const alertState = alertStateTable(new DynamoDBClient(clientConfig()), readAlertConfig().alertStateTableName);
 

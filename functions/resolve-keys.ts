@@ -1,4 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import * as z from './lib/runtime/zod.ts';
 import { kmsKeys } from './lib/aws/kms-keys.ts';
 import { ErasureRequestSchema } from './lib/erasure/closure-event.ts';
@@ -11,7 +10,7 @@ import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
-const kms = kmsKeys(new KMSClient(clientConfig()));
+const kms = kmsKeys(clientConfig());
 const ledger = openLedger();
 
 const ResolveKeysInput = z.object({ execution: z.string(), request: ErasureRequestSchema });

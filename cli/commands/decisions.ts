@@ -13,7 +13,7 @@ import type { Target } from '../target.ts';
 export function operatorContext(target: Target): OperatorContext {
   return {
     ledger: target.ledger,
-    kms: kmsKeys(target.clients.kms),
+    kms: kmsKeys(target.clientConfig),
     executions: {
       async stop(executionArn, error, cause) {
         await target.clients.sfn.send(new StopExecutionCommand({ executionArn, error, cause: cause.slice(0, 32_768) }));

@@ -18,7 +18,7 @@ export interface Provisioning extends ProvisionedKey {
 export async function provision(target: Target, subjectId: string, options: { multiRegion?: boolean; eraserRole?: string }): Promise<Provisioning> {
   checkSubjectId(subjectId);
   const eraserRoleArn = options.eraserRole ?? target.resources.eraserRoleArn;
-  const kms = { ...kmsKeys(target.clients.kms), ...kmsProvisioning(target.clients.kms) };
+  const kms = { ...kmsKeys(target.clientConfig), ...kmsProvisioning(target.clients.kms) };
   let key: ProvisionedKey;
   try {
     key = await provisionSubjectKey(

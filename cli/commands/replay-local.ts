@@ -171,8 +171,7 @@ async function report(
   options: LocalReplayOptions,
 ): Promise<ReplayReport> {
   const ledger: Ledger = erasureLedger(ledgerTable(new DynamoDBClient(aws.clientConfig), aws.nameOf('LedgerTable')), () => aws.clock.now());
-  const kmsClient = new KMSClient(aws.clientConfig);
-  const kms = kmsKeys(kmsClient);
+  const kms = kmsKeys(aws.clientConfig);
   const onCall = aws.sns.published(aws.arnOf('OnCallAlertsTopic')).map((message) => JSON.parse(message.message) as Record<string, unknown>);
   const seen = new Set<string>();
   const events: ReplayedEvent[] = [];

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { setTimeout as wait } from 'node:timers/promises';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { classifyFailure } from '../../functions/lib/aws/failures.ts';
 import { kmsKeys, type KmsKeys } from '../../functions/lib/aws/kms-keys.ts';
 import { ClosureEvent, acceptClosure } from '../../functions/lib/erasure/closure-event.ts';
@@ -40,7 +40,8 @@ export interface ReplayStageOptions {
 
 export interface ReplayStageDeps {
   eventBridge: EventBridgeClient;
-  kms: KMSClient;
+  /** A configuration reaches a multi-Region key's replicas in their own Regions; one client, its own Region only. */
+  kms: KMSClient | KMSClientConfig;
   /** Asks a question on the terminal and resolves to the answer; undefined when there is no terminal. */
   prompt: ((question: string) => Promise<string>) | undefined;
   progress: Progress;
@@ -256,7 +257,7 @@ export async function runStageReplay(events: ReplayEvent[], options: TargetOptio
   };
   const outcome = await replayToStage(events, { ...options, stage }, {
     eventBridge: target.clients.eventBridge,
-    kms: target.clients.kms,
+    kms: target.clientConfig,
     prompt: process.stdin.isTTY && process.stderr.isTTY ? askOnTerminal : undefined,
     progress: terminalProgress(options.dryRun ? 'checking' : 'replaying', options),
     sleep: (milliseconds) => wait(milliseconds),

@@ -17,7 +17,7 @@ export interface SubjectStatus {
 /** `erasure status`: where a subject's erasure stands, from the ledger, Step Functions and KMS. */
 export async function subjectStatus(target: Target, subject: string): Promise<SubjectStatus> {
   const record = await target.ledger.read(subject);
-  const kms = kmsKeys(target.clients.kms);
+  const kms = kmsKeys(target.clientConfig);
   const erasures = [];
   for (const erasure of record.erasures) {
     const execution = await target.clients.sfn.send(new DescribeExecutionCommand({ executionArn: erasure.erasure })).then(

@@ -1,7 +1,7 @@
-import { CreateKeyCommand, KMSClient, ReplicateKeyCommand, TagResourceCommand, CreateAliasCommand } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { StopExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeStateMachineCommand, SFNClient, StopExecutionCommand, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancel, hold, release } from '../../cli/commands/decisions.ts';
 import { certificateOf, exportPublicKey } from '../../cli/commands/certificates.ts';
@@ -187,25 +187,28 @@ describe('the erasure ledger, end to end', () => {
     expect((await target.ledger.read(fingerprint('ledger-stopped'))).awaitingRelease).toMatchObject({ status: 'stopped' });
   });
 
-  it('records and pages an erasure that timed out: a multi-Region family waiting forever for a replica', async () => {
-    const created = await kms.send(new CreateKeyCommand({ MultiRegion: true, Tags: [{ TagKey: 'erasure:subject', TagValue: 'ledger-timeout' }] }));
-    const keyId = created.KeyMetadata!.KeyId!;
-    await kms.send(new CreateAliasCommand({ AliasName: 'alias/erasure/subject/ledger-timeout', TargetKeyId: keyId }));
-    await kms.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: 'eu-central-1' }));
-    await kms.send(new TagResourceCommand({ KeyId: keyId, Tags: [{ TagKey: 'purpose', TagValue: 'timeout test' }] }));
-    await publishClosure(aws, sampleClosure('ledger-timeout').detail);
-    await scheduled('ledger-timeout');
-    for (let day = 0; day < 95; day += 31) {
-      aws.clock.advance(31 * DAY);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await aws.idle();
+  it('records and pages an erasure that timed out: one that outlived the bound of its state machine', async () => {
+    // The machine bounds an erasure at 90 days; one tried locally with a 10-day bound (UpdateStateMachine,
+    // as a user trying a changed definition would) outlives it with its key still pending deletion.
+    const sfn = new SFNClient(aws.clientConfig);
+    const stateMachineArn = aws.arnOf('ErasureStateMachine');
+    const { definition = '' } = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    await sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition: JSON.stringify({ ...JSON.parse(definition), TimeoutSeconds: 10 * 86_400 }) }));
+    try {
+      const key = await createSubjectKey(kms, 'ledger-timeout');
+      await publishClosure(aws, sampleClosure('ledger-timeout').detail);
+      await scheduled('ledger-timeout');
+      aws.clock.advance(11 * DAY);
+      await aws.idle();
 
-    expect(executionsOf('ledger-timeout')).toEqual([expect.objectContaining({ status: 'TIMED_OUT' })]);
-    const alerts = notificationsOf(aws, 'OnCallAlertsTopic', fingerprint('ledger-timeout'));
-    expect(alerts.map((alert) => alert.body.status)).toEqual(['TIMED_OUT']);
-    expect(alerts[0]?.body.keys).toEqual([expect.objectContaining({ keyState: 'PendingReplicaDeletion' })]);
-    expect((await target.ledger.read(fingerprint('ledger-timeout'))).erasures).toEqual([expect.objectContaining({ status: 'timed-out' })]);
+      expect(executionsOf('ledger-timeout')).toEqual([expect.objectContaining({ status: 'TIMED_OUT' })]);
+      const alerts = notificationsOf(aws, 'OnCallAlertsTopic', fingerprint('ledger-timeout'));
+      expect(alerts.map((alert) => alert.body.status)).toEqual(['TIMED_OUT']);
+      expect(alerts[0]?.body.keys).toEqual([expect.objectContaining({ keyArn: key.arn, keyState: 'PendingDeletion' })]);
+      expect((await target.ledger.read(fingerprint('ledger-timeout'))).erasures).toEqual([expect.objectContaining({ status: 'timed-out' })]);
+    } finally {
+      await sfn.send(new UpdateStateMachineCommand({ stateMachineArn, definition }));
+    }
   });
 
   it('writes each event once when one closure is delivered five times at once', async () => {

@@ -119,13 +119,13 @@ describe('an erasure run by the state machine', () => {
     expect(run.ledger).toEqual(COMPLETED_ERASURE_EVENTS);
   });
 
-  it('treats a key already pending deletion as scheduled and keeps its deletion date', async () => {
+  it('treats a key already pending deletion as scheduled, keeps its deletion date and asks KMS nothing more of it', async () => {
     const deletionDate = new Date(START.getTime() + 3 * DAY);
     kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
     const run = await runErasure(input, { start: START });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(kms.calls('ScheduleKeyDeletion')).toBe(1);
+    expect(kms.calls('DisableKey') + kms.calls('ScheduleKeyDeletion')).toBe(0);
     expect(run.notifications[0]?.message).toMatchObject({ deletionDate: deletionDate.toISOString(), keys: [{ alreadyScheduled: true }] });
     expect(run.notifications.at(-1)?.kind).toBe('completed');
   });
@@ -152,7 +152,7 @@ describe('an erasure run by the state machine', () => {
     expect(kms.calls('DisableKey') + kms.calls('ScheduleKeyDeletion')).toBe(0);
   });
 
-  it('notices a deletion cancelled during the waiting period and says so', async () => {
+  it('notices a deletion cancelled outside the pipeline during the waiting period and pages on-call', async () => {
     const key = kms.addKey({ subjectId: 'user-1' });
     const run = await runErasure(input, {
       start: START,
@@ -165,8 +165,12 @@ describe('an erasure run by the state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.statesEntered.at(-1)).toBe('ErasureCancelled');
     expect(key.keyState).toBe('Disabled');
-    expect(run.notifications.map((notification) => notification.kind)).toEqual(['scheduled', 'cancelled']);
-    expect(run.notifications[1]?.message).toMatchObject({ keys: [{ fate: 'DeletionCancelled', keyState: 'Disabled' }] });
+    expect(run.notifications.map((notification) => [notification.topicArn, notification.kind])).toEqual([
+      [ERASURE_TOPIC_ARN, 'scheduled'],
+      [ERASURE_TOPIC_ARN, 'cancelled'],
+      [ONCALL_TOPIC_ARN, 'cancelled'],
+    ]);
+    expect(run.notifications[1]?.message).toMatchObject({ severity: 'critical', keys: [{ fate: 'DeletionCancelled', keyState: 'Disabled' }] });
   });
 
   it('waits out throttled KMS calls and then succeeds', async () => {

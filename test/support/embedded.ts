@@ -4,8 +4,12 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import type { EmbeddedAws } from '../../embedded-aws/embedded-aws.ts';
 
 /** Helpers for tests that run against the embedded AWS through the real SDK clients. */
-export async function createSubjectKey(kms: KMSClient, subjectId: string, options: { alias?: string; tagValue?: string } = {}): Promise<{ keyId: string; arn: string }> {
-  const created = await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'erasure:subject', TagValue: options.tagValue ?? subjectId }] }));
+export async function createSubjectKey(
+  kms: KMSClient,
+  subjectId: string,
+  options: { alias?: string; tagValue?: string; multiRegion?: boolean } = {},
+): Promise<{ keyId: string; arn: string }> {
+  const created = await kms.send(new CreateKeyCommand({ Tags: [{ TagKey: 'erasure:subject', TagValue: options.tagValue ?? subjectId }], MultiRegion: options.multiRegion }));
   const keyId = created.KeyMetadata?.KeyId ?? '';
   await kms.send(new CreateAliasCommand({ AliasName: options.alias ?? `alias/erasure/subject/${subjectId}`, TargetKeyId: keyId }));
   return { keyId, arn: created.KeyMetadata?.Arn ?? '' };

@@ -12,6 +12,7 @@ export const keyPolicy: KeyPolicy = {
   subjectTagKey: 'erasure:subject',
   aliasPrefix: 'alias/erasure/subject',
   allowedAccountIds: [],
+  immediateErasureReasons: [],
 };
 
 export const notificationConfig: NotificationConfig = {

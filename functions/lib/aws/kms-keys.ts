@@ -1,13 +1,15 @@
 import {
   CancelKeyDeletionCommand,
+  DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
   ListAliasesCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
+  KMSClient,
   ScheduleKeyDeletionCommand,
-  type KMSClient,
+  type KMSClientConfig,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
 import { isNotFound, isNotPendingDeletion, isPendingDeletion, isPendingImport } from './failures.ts';
@@ -21,7 +23,17 @@ export interface KmsKey {
   keyState: string;
   origin: string;
   multiRegion: boolean;
+  /** For a multi-Region key: its family, as KMS lists it (the primary and every replica, by ARN). */
+  family?: KeyFamily;
   deletionDate: Date | undefined;
+  /** The waiting period a key pending deletion was scheduled with. */
+  pendingWindowDays?: number;
+}
+
+export interface KeyFamily {
+  role: 'PRIMARY' | 'REPLICA';
+  primaryArn: string;
+  replicaArns: string[];
 }
 
 export type DisableOutcome = 'disabled' | 'already-pending-deletion' | 'pending-import';
@@ -44,13 +56,31 @@ export interface KmsKeys {
   /** Cancels a pending deletion (KMS leaves the key Disabled); 'not-pending' when there was none to cancel. */
   cancelKeyDeletion(keyArn: string): Promise<'cancelled' | 'not-pending'>;
   enableKey(keyArn: string): Promise<void>;
+  /** Deletes a key's imported material (Origin EXTERNAL): the key is unusable at once (PendingImport). */
+  deleteImportedKeyMaterial(keyArn: string): Promise<void>;
   /** Every key of the account in this Region, by ARN (ListKeys, every page). */
   listKeyArns(): AsyncIterable<string>;
   /** Every alias of the account in this Region with the key it points at (ListAliases, every page). */
   listAliases(): AsyncIterable<{ aliasName: string; targetKeyId: string | undefined }>;
 }
 
-export function kmsKeys(kms: KMSClient): KmsKeys {
+/**
+ * The KMS calls, each sent to the Region of the key it names. KMS is regional: asked about a key
+ * ARN of another Region, an endpoint answers NotFoundException, which verification would read as
+ * "deleted". Given a client configuration, a call naming a key ARN goes to that ARN's Region
+ * through a client of that configuration; any other reference (an alias, a bare key id) and the
+ * listings go to the configuration's own Region. Given one client, a key of another Region is
+ * refused rather than misread.
+ */
+export function kmsKeys(source: KMSClient | KMSClientConfig): KmsKeys {
+  const kmsFor = source instanceof KMSClient ? oneRegion(source) : clientsByRegion(source);
+  const send: KMSClient['send'] = (async (command: Parameters<KMSClient['send']>[0]) => {
+    const keyId = (command.input as { KeyId?: string }).KeyId;
+    const client = await kmsFor(keyId === undefined ? undefined : regionOfArn(keyId));
+    return client.send(command);
+  }) as KMSClient['send'];
+  const kms = { send };
+
   return {
     async describeKey(keyReference) {
       try {
@@ -127,6 +157,10 @@ export function kmsKeys(kms: KMSClient): KmsKeys {
       await kms.send(new EnableKeyCommand({ KeyId: keyArn }));
     },
 
+    async deleteImportedKeyMaterial(keyArn) {
+      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyArn }));
+    },
+
     async *listKeyArns() {
       let marker: string | undefined;
       do {
@@ -147,7 +181,7 @@ export function kmsKeys(kms: KMSClient): KmsKeys {
   };
 }
 
-function toKmsKey(metadata: KeyMetadata): KmsKey {
+export function toKmsKey(metadata: KeyMetadata): KmsKey {
   const keyArn = metadata.Arn ?? '';
   return {
     keyId: metadata.KeyId ?? '',
@@ -157,6 +191,52 @@ function toKmsKey(metadata: KeyMetadata): KmsKey {
     keyState: metadata.KeyState ?? '',
     origin: metadata.Origin ?? '',
     multiRegion: metadata.MultiRegion ?? false,
+    family: toKeyFamily(metadata),
     deletionDate: metadata.DeletionDate,
+    ...(metadata.PendingDeletionWindowInDays ? { pendingWindowDays: metadata.PendingDeletionWindowInDays } : {}),
+  };
+}
+
+function toKeyFamily(metadata: KeyMetadata): KeyFamily | undefined {
+  const configuration = metadata.MultiRegionConfiguration;
+  if (!metadata.MultiRegion || !configuration?.MultiRegionKeyType) return undefined;
+  const ownArn = metadata.Arn ?? '';
+  return {
+    role: configuration.MultiRegionKeyType,
+    // A primary's configuration names itself as PrimaryKey too; a replica's lists every replica,
+    // itself included.
+    primaryArn: configuration.PrimaryKey?.Arn ?? ownArn,
+    replicaArns: (configuration.ReplicaKeys ?? []).flatMap((replica) => (replica.Arn ? [replica.Arn] : [])),
+  };
+}
+
+/** The Region of a KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`); undefined for any other reference. */
+export function regionOfArn(keyReference: string): string | undefined {
+  const [prefix, , service, region] = keyReference.split(':');
+  return prefix === 'arn' && service === 'kms' && region ? region : undefined;
+}
+
+function clientsByRegion(config: KMSClientConfig): (region: string | undefined) => Promise<KMSClient> {
+  const home = new KMSClient(config);
+  const others = new Map<string, KMSClient>();
+  let homeRegion: Promise<string> | undefined;
+  return async (region) => {
+    if (region === undefined || region === (await (homeRegion ??= home.config.region()))) return home;
+    let client = others.get(region);
+    if (!client) {
+      client = new KMSClient({ ...config, region });
+      others.set(region, client);
+    }
+    return client;
+  };
+}
+
+function oneRegion(client: KMSClient): (region: string | undefined) => Promise<KMSClient> {
+  let ownRegion: Promise<string> | undefined;
+  return async (region) => {
+    if (region !== undefined && region !== (await (ownRegion ??= client.config.region()))) {
+      throw new Error(`a KMS client of Region ${await ownRegion} cannot answer for a key of Region ${region}`);
+    }
+    return client;
   };
 }

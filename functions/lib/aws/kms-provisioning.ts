@@ -1,5 +1,5 @@
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import type { KmsKey } from './kms-keys.ts';
+import { toKmsKey, type KmsKey } from './kms-keys.ts';
 
 export interface KeyCreation {
   description: string;
@@ -29,17 +29,8 @@ export function kmsProvisioning(kms: KMSClient): KmsProvisioning {
           Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
         }),
       );
-      const keyArn = metadata?.Arn ?? '';
-      return {
-        keyId: metadata?.KeyId ?? '',
-        keyArn,
-        accountId: metadata?.AWSAccountId ?? keyArn.split(':')[4] ?? '',
-        keyManager: metadata?.KeyManager ?? '',
-        keyState: metadata?.KeyState ?? '',
-        origin: metadata?.Origin ?? '',
-        multiRegion: metadata?.MultiRegion ?? false,
-        deletionDate: metadata?.DeletionDate,
-      };
+      if (!metadata) throw new Error('CreateKey answered without KeyMetadata');
+      return toKmsKey(metadata);
     },
 
     async createAlias(aliasName, keyId) {

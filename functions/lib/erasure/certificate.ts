@@ -20,7 +20,11 @@ export interface CertifiedKey {
   accountId: string;
   origin: string;
   multiRegion: boolean;
+  /** PRIMARY or REPLICA for a member of a multi-Region family (each member listed, each in its Region). */
+  multiRegionKeyType: 'PRIMARY' | 'REPLICA' | null;
   disabledAt: string | null;
+  /** When the imported key material was deleted (immediate mode), before the key itself. */
+  keyMaterialDeletedAt: string | null;
   disableOutcome: string | null;
   scheduledAt: string | null;
   deletionDate: string | null;
@@ -90,6 +94,7 @@ export function composeCertificate(entries: LedgerEntry[], context: CertificateC
   if (!received || received.event.type !== 'ClosureReceived') throw new RangeError(`the ledger holds no closure ${started.event.eventId}`);
 
   const disabled = of('KeyDisabled');
+  const materialDeleted = of('KeyMaterialDeleted');
   const scheduled = of('KeyDeletionScheduled');
   const keys: CertifiedKey[] = resolved.event.keys.map((key) => {
     const verifiedKey = verified.event.keys.find((candidate) => candidate.keyArn === key.keyArn);
@@ -104,7 +109,9 @@ export function composeCertificate(entries: LedgerEntry[], context: CertificateC
       accountId,
       origin: key.origin,
       multiRegion: key.multiRegion,
+      multiRegionKeyType: key.multiRegionKeyType ?? null,
       disabledAt: disabledEntry?.recordedAt ?? null,
+      keyMaterialDeletedAt: materialDeleted.find((entry) => entry.event.keyArn === key.keyArn)?.recordedAt ?? null,
       disableOutcome: disabledEntry?.event.outcome ?? null,
       scheduledAt: scheduledEntry?.recordedAt ?? null,
       deletionDate: scheduledEntry?.event.deletionDate ?? null,
@@ -143,7 +150,9 @@ export function composeCertificate(entries: LedgerEntry[], context: CertificateC
     },
     performedBy: context.performedBy,
     verifiedBy: `${context.performedBy} (CheckDeletion of ${context.erasure})`,
-    postSanitizationState: 'Key material destroyed; every copy of data encrypted under these keys is unrecoverable.',
+    postSanitizationState: keys.some((key) => key.origin === 'EXTERNAL')
+      ? 'Key material destroyed in AWS KMS. Keys with imported material (origin EXTERNAL): the crypto-erase is complete only if no other copy of that material exists (the key material as generated and kept outside AWS, e.g. in the subject owner\'s HSM); every copy of data encrypted under the other keys is unrecoverable.'
+      : 'Key material destroyed; every copy of data encrypted under these keys is unrecoverable.',
     ledger: { subject: head.subject, chainHead: { sequence: head.sequence, hash: head.hash } },
   };
   return { ...body, certificateId: `cert-${createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 32)}` };

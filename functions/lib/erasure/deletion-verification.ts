@@ -1,6 +1,6 @@
 import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
-import { DeletionOverdue } from './errors.ts';
+import { DeletionOverdue, ReplicaOutsideErasure } from './errors.ts';
 
 // KMS may delete a key up to 24 hours after its DeletionDate (AWS-FACTS): once the date has passed,
 // check again after an hour, then backing off, and page on-call only when the key outlives the date
@@ -48,6 +48,12 @@ export async function verifyErasure(
     if (!current) {
       keys.push({ keyArn: key.keyArn, fate: 'Deleted', keyState: null, deletionDate: key.deletionDate });
     } else if (current.keyState === 'PendingDeletion' || current.keyState === 'PendingReplicaDeletion') {
+      const outside = current.family?.replicaArns.filter((replica) => !scheduled.some((candidate) => candidate.keyArn === replica)) ?? [];
+      if (current.keyState === 'PendingReplicaDeletion' && outside.length > 0) {
+        // KMS deletes this primary only after every replica: one this erasure never scheduled (made
+        // after the keys were resolved) would keep the family, and the data, forever.
+        throw new ReplicaOutsideErasure(`multi-Region key ${key.keyArn} waits for replicas this erasure did not schedule: ${outside.join(', ')}`);
+      }
       keys.push({
         keyArn: key.keyArn,
         fate: current.keyState,
@@ -80,12 +86,17 @@ function nextCheck(keys: KeyCheck[], scheduled: ScheduledKey[], now: Date): stri
         throw new DeletionOverdue(`key ${key.keyArn} is still pending deletion ${Math.round((now.getTime() - due) / 3_600_000)} hours after its deletion date ${key.deletionDate}`);
       }
       latestDue = Math.max(latestDue, due);
-    } else if (key.fate === 'PendingReplicaDeletion') {
-      // Its waiting period starts only when the last replica is deleted, so a full window from now
-      // is the earliest it can go.
-      const windowDays = scheduled.find((candidate) => candidate.keyArn === key.keyArn)?.pendingWindowDays ?? 7;
-      latestDue = Math.max(latestDue, now.getTime() + windowDays * DAY_MS);
     }
+  }
+  // A primary's waiting period starts only when its last replica is deleted: a full window after
+  // the replicas' latest deletion date (or from now, once they are gone) is the earliest it goes.
+  // While a replica is late, the backoff below watches it instead, so a stalled one is paged on.
+  const replicasLate = latestDue > 0 && latestDue <= now.getTime();
+  const replicasGone = Math.max(latestDue, now.getTime());
+  for (const key of keys) {
+    if (key.fate !== 'PendingReplicaDeletion' || replicasLate) continue;
+    const windowDays = scheduled.find((candidate) => candidate.keyArn === key.keyArn)?.pendingWindowDays ?? 7;
+    latestDue = Math.max(latestDue, replicasGone + windowDays * DAY_MS);
   }
   if (latestDue > now.getTime()) {
     next = latestDue;
@@ -101,15 +112,15 @@ function nextCheck(keys: KeyCheck[], scheduled: ScheduledKey[], now: Date): stri
 
 /**
  * When to verify freshly scheduled keys: at the latest DeletionDate, when KMS may first have
- * deleted them all (a multi-Region primary, which has none yet, a full window from now). Checking
- * any earlier could only answer "pending".
+ * deleted them all (a multi-Region primary, which has none yet, a full window after its replicas'
+ * latest date). Checking any earlier could only answer "pending".
  */
 export function firstCheckAt(scheduled: ScheduledKey[], now: Date): string {
-  let latestDue = now.getTime();
-  for (const key of scheduled) {
-    const due = key.deletionDate ? Date.parse(key.deletionDate) : now.getTime() + key.pendingWindowDays * DAY_MS;
-    latestDue = Math.max(latestDue, due);
-  }
+  let latestDated = now.getTime();
+  for (const key of scheduled) if (key.deletionDate) latestDated = Math.max(latestDated, Date.parse(key.deletionDate));
+  // A multi-Region primary has no date yet: its window starts when its replicas, dated, are gone.
+  let latestDue = latestDated;
+  for (const key of scheduled) if (!key.deletionDate) latestDue = Math.max(latestDue, latestDated + key.pendingWindowDays * DAY_MS);
   return wholeSecondsAfter(latestDue);
 }
 

@@ -70,6 +70,7 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
         keys: report.verification.keys,
         cancelledBy: cancellation?.by ?? 'unknown',
         reason: cancellation?.reason ?? '',
+        unexplained: true,
       };
       break;
     }

@@ -25,6 +25,8 @@ export class KeyStateNotErasable extends outcome('KeyStateNotErasable', true) {}
 export class SubjectUnderLegalHold extends outcome('SubjectUnderLegalHold', true) {}
 export class InvalidSettings extends outcome('InvalidSettings', true) {}
 export class DeletionOverdue extends outcome('DeletionOverdue', false) {}
+/** A multi-Region primary waits for a replica the erasure did not schedule: the family would never go. */
+export class ReplicaOutsideErasure extends outcome('ReplicaOutsideErasure', false) {}
 export class ErasureAttemptsExhausted extends outcome('ErasureAttemptsExhausted', false) {}
 /** An operator asked to cancel an erasure KMS has already carried out: destroyed keys cannot come back. */
 export class ErasureIrreversible extends outcome('ErasureIrreversible', true) {}

@@ -17,6 +17,11 @@ export interface ErasureKey {
   keyState: string;
   origin: string;
   multiRegion: boolean;
+  /** A multi-Region key's place in its family; absent for a single-Region key. */
+  multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
+  /** For a key found already pending deletion: when KMS will delete it, and the window it was given. */
+  deletionDate?: string;
+  pendingWindowDays?: number;
 }
 
 export interface KeySearch {
@@ -53,6 +58,8 @@ export async function resolveErasureKeys(
     found.set(named.keyArn, named);
   }
 
+  await addMultiRegionFamilies(kms, found);
+
   if (found.size === 0) {
     throw new SubjectHasNoKey(
       `subject ${search.subjectFingerprint} has no key under ${policy.aliasPrefix}/… and the closure event names none`,
@@ -64,7 +71,47 @@ export async function resolveErasureKeys(
   for (const key of keys) {
     await authorise(kms, key, search, policy, allowedAccounts);
   }
-  return keys.map(({ keyId, keyArn, keyState, origin, multiRegion }) => ({ keyId, keyArn, keyState, origin, multiRegion }));
+  // Replicas first, then their primaries: KMS starts a primary's waiting period only once its
+  // last replica is deleted, so the primary is scheduled last and is the last key to go.
+  const replicasFirst = [...keys.filter((key) => key.family?.role === 'REPLICA'), ...keys.filter((key) => key.family?.role !== 'REPLICA')];
+  return replicasFirst.map(({ keyId, keyArn, keyState, origin, multiRegion, family, deletionDate, pendingWindowDays }) => ({
+    keyId,
+    keyArn,
+    keyState,
+    origin,
+    multiRegion,
+    ...(family ? { multiRegionKeyType: family.role } : {}),
+    ...(deletionDate ? { deletionDate: deletionDate.toISOString() } : {}),
+    ...(pendingWindowDays ? { pendingWindowDays } : {}),
+  }));
+}
+
+/**
+ * A multi-Region key and its replicas share their key material: data encrypted under any one of
+ * them decrypts under every other, in its own Region. Erasing one member erases nothing, so a
+ * found member (by alias or named in the closure, primary or replica alike) brings in its whole
+ * family, each member asked in its own Region. Each is then authorised like any other key: tags
+ * are not shared between related multi-Region keys, so every replica must carry the subject's tag.
+ */
+async function addMultiRegionFamilies(kms: Pick<KmsKeys, 'describeKey'>, found: Map<string, KmsKey>): Promise<void> {
+  for (const key of [...found.values()]) {
+    let family = key.family;
+    if (family?.role === 'REPLICA' && !found.has(family.primaryArn)) {
+      // A replica's configuration names the primary; the primary's is the authoritative list of replicas.
+      const primary = await kms.describeKey(family.primaryArn);
+      if (primary) {
+        found.set(primary.keyArn, primary);
+        family = primary.family ?? family;
+      }
+    }
+    if (!family) continue;
+    for (const memberArn of [family.primaryArn, ...family.replicaArns]) {
+      if (found.has(memberArn)) continue;
+      const member = await kms.describeKey(memberArn);
+      // A member KMS no longer knows is deleted already: nothing of it is left to erase.
+      if (member) found.set(member.keyArn, member);
+    }
+  }
 }
 
 async function authorise(

@@ -51,7 +51,14 @@ export type NotificationFacts = ErasureRequestFacts &
   (
     | { kind: 'scheduled'; keys: ScheduledKey[] }
     | { kind: 'completed'; verification: Verification; certificate: SignedCertificate }
-    | { kind: 'cancelled'; keys: KeyCheck[]; cancelledBy: string; reason: string }
+    | {
+        kind: 'cancelled';
+        keys: KeyCheck[];
+        cancelledBy: string;
+        reason: string;
+        /** Found by the pipeline's own check, not decided by an operator: nobody knows why, so on-call is paged. */
+        unexplained?: boolean;
+      }
     | { kind: 'held'; because: 'LegalHold' | 'AwaitingRelease'; heldBy: string; reason: string; until: string | null; previousErasure: string | null }
     | { kind: 'failed'; failure: Failure }
     | { kind: 'stopped'; status: 'ABORTED' | 'TIMED_OUT' | 'FAILED'; error: string | null; cause: string | null; keys: KeyStateReport[]; runbook: string[] }
@@ -67,7 +74,7 @@ export interface Notification {
 
 export function composeNotifications(facts: NotificationFacts, config: NotificationConfig, now: Date): Notification[] {
   const subject = facts.request.subjectFingerprint;
-  const severity = SEVERITY[facts.kind];
+  const severity = facts.kind === 'cancelled' && facts.unexplained ? 'critical' : SEVERITY[facts.kind];
   const base = {
     schemaVersion: NOTIFICATION_SCHEMA_VERSION,
     eventType: facts.kind,
@@ -109,8 +116,14 @@ export function composeNotifications(facts: NotificationFacts, config: Notificat
           certificate: facts.certificate,
         }),
       ];
-    case 'cancelled':
-      return [toErasureTopic(`Erasure cancelled for subject ${short}`, { keys: facts.keys, cancelledBy: facts.cancelledBy, reason: facts.reason })];
+    case 'cancelled': {
+      const notification = toErasureTopic(`Erasure cancelled for subject ${short}`, { keys: facts.keys, cancelledBy: facts.cancelledBy, reason: facts.reason });
+      if (!facts.unexplained) return [notification];
+      // A deletion cancelled behind the pipeline's back (a replica of a multi-Region key, say): the
+      // data may still decrypt, and no certificate will be issued.
+      const kept = facts.keys.filter((key) => key.fate === 'DeletionCancelled').length;
+      return alsoToOnCall(notification, `ERASURE CANCELLED OUTSIDE THE PIPELINE: ${kept} key${kept === 1 ? '' : 's'} kept (subject ${short})`, { error: 'DeletionCancelled' });
+    }
     case 'held': {
       const why = facts.because === 'LegalHold' ? 'under legal hold' : 'awaiting an operator release';
       const notification = toErasureTopic(`Erasure held for subject ${short}`, {

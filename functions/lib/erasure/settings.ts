@@ -32,6 +32,7 @@ const KeyPolicySettings = z.object({
     z.refine((prefix: string) => !prefix.startsWith('alias/aws/'), 'alias/aws/ is reserved for AWS managed keys'),
   ),
   ALLOWED_ACCOUNT_IDS: z.pipe(commaList, z.array(z.string().check(z.regex(/^\d{12}$/, 'account ids are 12 digits')))),
+  IMMEDIATE_ERASURE_REASONS: commaList,
 });
 
 const IntakeSettings = z.object({
@@ -69,6 +70,17 @@ export interface KeyPolicy {
   aliasPrefix: string;
   /** Empty: only the account the function itself runs in. */
   allowedAccountIds: string[];
+  /**
+   * The closure reasons for which imported key material (Origin EXTERNAL) is deleted at once, before
+   * the key is scheduled for deletion; `*` for every closure. Empty: never.
+   */
+  immediateErasureReasons: string[];
+}
+
+/** Whether a closure's keys with imported material lose it at once (the opt-in immediate mode). */
+export function isImmediateErasure(policy: Pick<KeyPolicy, 'immediateErasureReasons'>, reason: string | null): boolean {
+  const reasons = policy.immediateErasureReasons;
+  return reasons.includes('*') || (reason !== null && reasons.includes(reason));
 }
 
 export interface IntakeConfig {
@@ -107,6 +119,7 @@ export function readKeyPolicy(env: Environment = process.env): KeyPolicy {
     subjectTagKey: settings.SUBJECT_TAG_KEY,
     aliasPrefix: settings.ALIAS_PREFIX,
     allowedAccountIds: settings.ALLOWED_ACCOUNT_IDS,
+    immediateErasureReasons: settings.IMMEDIATE_ERASURE_REASONS,
   };
 }
 

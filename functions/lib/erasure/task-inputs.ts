@@ -12,6 +12,9 @@ export const ErasureKeySchema = z.object({
   keyState: z.string(),
   origin: z.string(),
   multiRegion: z.boolean(),
+  multiRegionKeyType: z.optional(z.enum(['PRIMARY', 'REPLICA'])),
+  deletionDate: z.optional(z.string()),
+  pendingWindowDays: z.optional(z.number()),
 });
 
 export const ScheduledKeySchema = z.object({

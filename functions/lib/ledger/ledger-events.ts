@@ -14,6 +14,8 @@ export type LedgerEvent =
   | { type: 'ErasureStarted'; eventId: string; executionName: string }
   | { type: 'KeysResolved'; keys: ResolvedKeyFacts[] }
   | { type: 'KeyDisabled'; keyArn: string; outcome: string }
+  /** Imported key material deleted at once (immediate mode): the key is unusable before its deletion. */
+  | { type: 'KeyMaterialDeleted'; keyArn: string }
   | { type: 'KeyDeletionScheduled'; keyArn: string; deletionDate: string | null; pendingWindowDays: number; alreadyScheduled: boolean }
   | { type: 'DeletionVerified'; checkedAt: string; keys: { keyArn: string; verifiedDeletedAt: string }[] }
   | { type: 'ErasureCancelled'; by: string; reason: string; keys: { keyArn: string; keyState: string | null }[] }
@@ -39,6 +41,7 @@ export interface ResolvedKeyFacts {
   keyId: string;
   origin: string;
   multiRegion: boolean;
+  multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
   keyState: string;
 }
 
@@ -76,6 +79,8 @@ export function idempotencyKeyOf(event: LedgerEvent, erasure: string | null, req
       return `disabled:${scope}:${event.keyArn}`;
     case 'KeyDeletionScheduled':
       return `scheduled:${scope}:${event.keyArn}`;
+    case 'KeyMaterialDeleted':
+      return `material-deleted:${scope}:${event.keyArn}`;
     case 'NotificationPublished':
       // Outside an erasure (a held closure), each closure is told of once.
       return `notified:${erasure ?? `closure:${event.closureEventId}`}:${event.kind}:${event.topicArn}`;

@@ -45,7 +45,7 @@ describe('stageSettingsOf', () => {
     const erasure = await settingsFor({ protected: true });
     expect(stageSettingsOf(printed(erasure))).toEqual({
       protected: true,
-      keyPolicy: { pendingWindowDays: 30, subjectTagKey: 'erasure:subject', aliasPrefix: 'alias/erasure/subject', allowedAccountIds: ['111122223333'] },
+      keyPolicy: { pendingWindowDays: 30, subjectTagKey: 'erasure:subject', aliasPrefix: 'alias/erasure/subject', allowedAccountIds: ['111122223333'], immediateErasureReasons: [] },
       allowedEventSources: ['com.example.accounts'],
     });
   });

@@ -43,7 +43,7 @@ const certificate = {
     closure: { eventId: 'event-1', source: 'com.example.accounts', closedAt: request.closedAt, receivedAt: request.closedAt },
     sanitized: {
       media: 'AWS KMS customer managed keys',
-      keys: [{ keyArn: key.keyArn, keyId: 'k-1', region: 'eu-west-1', accountId: '111122223333', origin: 'AWS_KMS', multiRegion: false, disabledAt: null, disableOutcome: null, scheduledAt: null, deletionDate: key.deletionDate, verifiedDeletedAt: NOW.toISOString() }],
+      keys: [{ keyArn: key.keyArn, keyId: 'k-1', region: 'eu-west-1', accountId: '111122223333', origin: 'AWS_KMS', multiRegion: false, multiRegionKeyType: null, disabledAt: null, keyMaterialDeletedAt: null, disableOutcome: null, scheduledAt: null, deletionDate: key.deletionDate, verifiedDeletedAt: NOW.toISOString() }],
     },
     method: { category: 'Purge', technique: 'Cryptographic Erase', standard: 'NIST SP 800-88 Rev. 2', description: '' },
     tool: { name: 'crypto-erasure', version: '0.0.0-test' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readIntakeConfig, readKeyPolicy } from '../../../functions/lib/erasure/settings.ts';
+import { isImmediateErasure, readIntakeConfig, readKeyPolicy } from '../../../functions/lib/erasure/settings.ts';
 import { functionEnvironment } from '../../support/settings.ts';
 
 describe('settings', () => {
@@ -9,7 +9,17 @@ describe('settings', () => {
       subjectTagKey: 'erasure:subject',
       aliasPrefix: 'alias/erasure/subject',
       allowedAccountIds: ['111122223333', '444455556666'],
+      immediateErasureReasons: [],
     });
+  });
+
+  it('deletes imported key material at once only for the closure reasons the stage names', () => {
+    const policy = readKeyPolicy({ ...functionEnvironment, IMMEDIATE_ERASURE_REASONS: 'gdpr-erasure, breach' });
+    expect(isImmediateErasure(policy, 'breach')).toBe(true);
+    expect(isImmediateErasure(policy, 'customer-request')).toBe(false);
+    expect(isImmediateErasure(policy, null)).toBe(false);
+    expect(isImmediateErasure(readKeyPolicy({ ...functionEnvironment, IMMEDIATE_ERASURE_REASONS: '*' }), null)).toBe(true);
+    expect(isImmediateErasure(readKeyPolicy(functionEnvironment), 'breach')).toBe(false);
   });
 
   it('defaults the waiting period to 30 days', () => {
