@@ -122,6 +122,80 @@ describe('verifyErasure', () => {
     expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + 7 * DAY));
   });
 
+  describe('of a multi-Region family', () => {
+    const PRIMARY = 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1';
+    const REPLICA = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1';
+    const LATE_REPLICA = 'arn:aws:kms:ap-southeast-2:111122223333:key/mrk-1';
+    const member = (keyArn: string, deletionDate: Date | null, pendingWindowDays = 30): ScheduledKey => ({
+      keyId: 'mrk-1',
+      keyArn,
+      keyState: deletionDate ? 'PendingDeletion' : 'PendingReplicaDeletion',
+      deletionDate: deletionDate?.toISOString() ?? null,
+      pendingWindowDays,
+      alreadyScheduled: false,
+    });
+    // What KMS answers of each member, by ARN, each in its own Region; absent: deleted.
+    const kmsAnswering = (states: Record<string, { keyState: string; deletionDate?: Date; replicaArns?: string[] }>) => ({
+      async describeKey(keyArn: string) {
+        const state = states[keyArn];
+        if (!state) return undefined;
+        return {
+          keyId: 'mrk-1',
+          keyArn,
+          accountId: '111122223333',
+          keyManager: 'CUSTOMER',
+          keyState: state.keyState,
+          origin: 'AWS_KMS',
+          multiRegion: true,
+          deletionDate: state.deletionDate,
+          family: { role: keyArn === PRIMARY ? ('PRIMARY' as const) : ('REPLICA' as const), primaryArn: PRIMARY, replicaArns: state.replicaArns ?? [] },
+        };
+      },
+    });
+
+    it("waits for the primary a full window after its replicas' latest deletion date, not from now", async () => {
+      const replicaDue = new Date(NOW.getTime() + 20 * DAY);
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: replicaDue },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [REPLICA] },
+      });
+      const verification = await verifyErasure(kms, [member(REPLICA, replicaDue), member(PRIMARY, null)], NOW);
+      expect(verification.status).toBe('Pending');
+      expect(verification.nextCheckAt).toBe(wholeSecondsAfter(replicaDue.getTime() + 30 * DAY));
+    });
+
+    it('completes only when every member is gone, whatever order KMS deletes them in', async () => {
+      const due = new Date(NOW.getTime() - DAY);
+      const scheduled = [member(REPLICA, due), member(LATE_REPLICA, due), member(PRIMARY, null)];
+      const primaryLeft = kmsAnswering({ [PRIMARY]: { keyState: 'PendingDeletion', deletionDate: NOW } });
+      const replicaLeft = kmsAnswering({ [LATE_REPLICA]: { keyState: 'PendingDeletion', deletionDate: due }, [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [LATE_REPLICA] } });
+      expect((await verifyErasure(primaryLeft, scheduled, NOW)).status).toBe('Pending');
+      expect((await verifyErasure(replicaLeft, scheduled, NOW)).status).toBe('Pending');
+      expect((await verifyErasure(kmsAnswering({}), scheduled, NOW)).status).toBe('Deleted');
+    });
+
+    it('watches a late replica rather than jumping a full window ahead for the primary', async () => {
+      const lateSince = new Date(NOW.getTime() - 2 * 3_600_000);
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: lateSince },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [REPLICA] },
+      });
+      const verification = await verifyErasure(kms, [member(REPLICA, lateSince), member(PRIMARY, null)], NOW);
+      expect(Date.parse(verification.nextCheckAt ?? '')).toBeLessThanOrEqual(NOW.getTime() + 3 * 3_600_000);
+    });
+
+    it('fails with ReplicaOutsideErasure when the primary waits for a replica the erasure never scheduled', async () => {
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + DAY) },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [REPLICA, LATE_REPLICA] },
+      });
+      await expect(verifyErasure(kms, [member(REPLICA, new Date(NOW.getTime() + DAY)), member(PRIMARY, null)], NOW)).rejects.toMatchObject({
+        name: 'ReplicaOutsideErasure',
+        message: expect.stringContaining(LATE_REPLICA),
+      });
+    });
+  });
+
   it('writes check times as RFC 3339 with upper-case T and Z and whole seconds', () => {
     expect(wholeSecondsAfter(Date.parse('2026-12-01T12:00:00.001Z'))).toBe('2026-12-01T12:00:01Z');
   });
@@ -145,6 +219,11 @@ describe('firstCheckAt', () => {
 
   it('waits a full window for a multi-Region primary that has no deletion date yet', () => {
     expect(firstCheckAt([key(null, 30)], NOW)).toBe(wholeSecondsAfter(NOW.getTime() + 30 * DAY));
+  });
+
+  it("waits for a primary a full window after its replicas' latest deletion date", () => {
+    const replicasDue = NOW.getTime() + 30 * DAY;
+    expect(firstCheckAt([key(new Date(replicasDue).toISOString(), 30), key(null, 30)], NOW)).toBe(wholeSecondsAfter(replicasDue + 30 * DAY));
   });
 
   it('is now when every key was already due, as for keys scheduled by an earlier erasure', () => {

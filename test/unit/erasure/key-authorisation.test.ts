@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { kmsKeys } from '../../../functions/lib/aws/kms-keys.ts';
+import { kmsKeys, type KmsKey } from '../../../functions/lib/aws/kms-keys.ts';
 import { resolveErasureKeys, type KeySearch } from '../../../functions/lib/erasure/key-authorisation.ts';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { KmsDouble, arnOf } from '../../support/kms-double.ts';
@@ -116,5 +116,65 @@ describe('resolveErasureKeys', () => {
     await expect(resolveErasureKeys(keys(), searchFor('user-2'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({ name: 'KeyNotOwnedBySubject' });
     expect(kms.calls('DisableKey') + kms.calls('ScheduleKeyDeletion')).toBe(0);
     expect([...kms.keys.values()].map((key) => key.keyState)).toEqual(['Enabled', 'Enabled', 'Enabled']);
+  });
+});
+
+describe('resolveErasureKeys of a multi-Region family', () => {
+  const PRIMARY = 'arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef';
+  const REPLICAS = ['arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef', 'arn:aws:kms:ap-southeast-2:111122223333:key/mrk-0123456789abcdef0123456789abcdef'];
+  const ALIAS = 'alias/erasure/subject/user-1';
+
+  // KMS as each member's Region answers it: tags are per member, the family is the same everywhere.
+  function kmsWith(options: { tags?: Record<string, string | undefined>; deleted?: string[] } = {}) {
+    const member = (keyArn: string): KmsKey => ({
+      keyId: 'mrk-0123456789abcdef0123456789abcdef',
+      keyArn,
+      accountId: ACCOUNT_ID,
+      keyManager: 'CUSTOMER',
+      keyState: 'Enabled',
+      origin: 'AWS_KMS',
+      multiRegion: true,
+      family: { role: keyArn === PRIMARY ? 'PRIMARY' : 'REPLICA', primaryArn: PRIMARY, replicaArns: REPLICAS.filter((arn) => !options.deleted?.includes(arn)) },
+      deletionDate: undefined,
+    });
+    const described: string[] = [];
+    return {
+      described,
+      async describeKey(reference: string) {
+        described.push(reference);
+        const arn = reference === ALIAS ? PRIMARY : reference;
+        return [PRIMARY, ...REPLICAS].includes(arn) && !options.deleted?.includes(arn) ? member(arn) : undefined;
+      },
+      async tagValue(keyArn: string) {
+        return options.tags && keyArn in options.tags ? options.tags[keyArn] : 'user-1';
+      },
+    };
+  }
+
+  it('erases the whole family, replicas first and the primary last, each by its own ARN', async () => {
+    const found = await resolveErasureKeys(kmsWith(), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
+    expect(found.map((key) => [key.keyArn, key.multiRegionKeyType])).toEqual([
+      [REPLICAS[0], 'REPLICA'],
+      [REPLICAS[1], 'REPLICA'],
+      [PRIMARY, 'PRIMARY'],
+    ]);
+  });
+
+  it('brings in the whole family when the closure names a replica', async () => {
+    const kms = kmsWith();
+    const found = await resolveErasureKeys({ ...kms, describeKey: (reference) => (reference === ALIAS ? Promise.resolve(undefined) : kms.describeKey(reference)) }, searchFor('user-1', [REPLICAS[1]!]), keyPolicy, ACCOUNT_ID);
+    expect(found.map((key) => key.keyArn)).toEqual([...REPLICAS.slice().reverse(), PRIMARY]);
+  });
+
+  it('refuses the whole erasure when one replica does not carry the subject tag', async () => {
+    await expect(resolveErasureKeys(kmsWith({ tags: { [REPLICAS[1]!]: undefined } }), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotOwnedBySubject',
+      message: expect.stringContaining(REPLICAS[1]!),
+    });
+  });
+
+  it('leaves out a member KMS has deleted already', async () => {
+    const found = await resolveErasureKeys(kmsWith({ deleted: [REPLICAS[0]!] }), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
+    expect(found.map((key) => key.keyArn)).toEqual([REPLICAS[1], PRIMARY]);
   });
 });
