@@ -5,7 +5,8 @@ import type { ErasureRequest } from './closure-event.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
 import type { Verification } from './deletion-verification.ts';
 import { LedgerChainBroken } from './errors.ts';
-import { composeNotifications, describeFailure, type Failure, type NotificationFacts, type NotificationKind } from './notifications.ts';
+import type { NotificationKind } from './notification-kinds.ts';
+import { composeNotifications, describeFailure, type Failure, type NotificationFacts } from './notifications.ts';
 import type { NotificationConfig } from './settings.ts';
 
 /** What the state machine's Notify* states hand the notify task (statemachines/erasure.asl.json). */

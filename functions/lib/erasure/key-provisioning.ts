@@ -1,7 +1,8 @@
 import type { KmsKey, KmsKeys } from '../aws/kms-keys.ts';
 import type { KmsProvisioning } from '../aws/kms-provisioning.ts';
 import { ErasureError } from './errors.ts';
-import { MIN_PENDING_WINDOW_DAYS, type KeyPolicy } from './settings.ts';
+import type { KeyPolicy } from './settings.ts';
+import { MIN_PENDING_WINDOW_DAYS } from './settings-rules.ts';
 import { SUBJECT_ID_PATTERN, fingerprintSubject, subjectAlias } from './subject.ts';
 
 /**
@@ -33,8 +34,13 @@ export interface SubjectKeyRequest {
   subjectId: string;
   /** The account the key is created in: its root administers the key through IAM. */
   accountId: string;
-  /** A multi-Region primary key (ID `mrk-…`); replicas are created apart, with ReplicateKey. */
+  /** A multi-Region primary key (ID `mrk-…`). */
   multiRegion?: boolean;
+  /**
+   * Regions to replicate the (multi-Region) key into, each replica with the subject tag and the
+   * same key policy: the erasure erases the whole family and authorises every member by its tag.
+   */
+  replicaRegions?: string[];
   /** The pipeline's KeyEraserRole; without it, the key policy has no statement naming the pipeline. */
   eraserRoleArn?: string;
   /** The AWS partition of the account's ARNs; by default the eraser role's, else `aws`. */
@@ -47,6 +53,8 @@ export interface ProvisionedKey {
   keyArn: string;
   keyState: string;
   multiRegion: boolean;
+  /** The key's replicas, each in its own Region (a multi-Region key's family, as KMS lists it). */
+  replicas: { region: string; keyArn: string }[];
   aliasName: string;
   tag: { key: string; value: string };
   /** The role the key policy names (created keys only; an existing key's policy is not read). */
@@ -77,6 +85,9 @@ export async function provisionSubjectKey(
     throw new InvalidProvisioningRequest('a subject id is 1 to 200 characters of A-Z, a-z, 0-9, _ and -');
   }
   if (!/^\d{12}$/.test(accountId)) throw new InvalidProvisioningRequest(`account id ${accountId} is not 12 digits`);
+  const replicaRegions = [...new Set(request.replicaRegions ?? [])];
+  const badRegion = replicaRegions.find((region) => !REGION.test(region));
+  if (badRegion !== undefined) throw new InvalidProvisioningRequest(`${badRegion} is not an AWS Region name`);
   const role = request.eraserRoleArn === undefined ? undefined : ROLE_ARN.exec(request.eraserRoleArn);
   if (request.eraserRoleArn !== undefined && (!role || role[2] !== accountId)) {
     throw new InvalidProvisioningRequest(`${request.eraserRoleArn} is not an IAM role ARN in account ${accountId}`);
@@ -84,16 +95,17 @@ export async function provisionSubjectKey(
 
   const aliasName = subjectAlias(policy.aliasPrefix, subjectId);
   const fingerprint = fingerprintSubject(subjectId);
-  const existing = await existingSubjectKey(kms, aliasName, subjectId, fingerprint, policy);
-  if (existing) return existing;
-
   const partition = request.partition ?? role?.[1] ?? 'aws';
-  const key = await kms.createKey({
+  const creation = {
     description: SUBJECT_KEY_DESCRIPTION,
     policy: subjectKeyPolicy({ partition, accountId, eraserRoleArn: request.eraserRoleArn }),
     tags: { [policy.subjectTagKey]: subjectId },
-    multiRegion: request.multiRegion ?? false,
-  });
+  };
+  const existing = await existingSubjectKey(kms, aliasName, subjectId, fingerprint, policy);
+  if (existing) return withReplicas(kms, existing.key, existing.provisioned, replicaRegions, creation);
+
+  const multiRegion = (request.multiRegion ?? false) || replicaRegions.length > 0;
+  const key = await kms.createKey({ ...creation, multiRegion });
 
   try {
     await kms.createAlias(aliasName, key.keyId);
@@ -102,7 +114,7 @@ export async function provisionSubjectKey(
     // Two provisionings of one subject at once: the other one's alias won, and its key is the subject's.
     if ((aliasError as Error).name === 'AlreadyExistsException') {
       const winner = await existingSubjectKey(kms, aliasName, subjectId, fingerprint, policy);
-      if (winner) return winner;
+      if (winner) return withReplicas(kms, winner.key, winner.provisioned, replicaRegions, creation);
     }
     throw new KeyProvisioningFailed(
       `creating the alias of subject ${fingerprint}'s key failed (${(aliasError as Error).name}: ${(aliasError as Error).message}); ${cleanup}`,
@@ -110,7 +122,32 @@ export async function provisionSubjectKey(
     );
   }
 
-  return provisionedKey('created', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, request.eraserRoleArn ?? null);
+  const provisioned = provisionedKey('created', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, request.eraserRoleArn ?? null);
+  return withReplicas(kms, key, provisioned, replicaRegions, creation);
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** Replicates the key into each asked Region it has no replica in yet, so a retried provisioning adds only what is missing. */
+async function withReplicas(
+  kms: Pick<KmsKeys, 'describeKey'> & KmsProvisioning,
+  key: KmsKey,
+  provisioned: ProvisionedKey,
+  regions: string[],
+  creation: { description: string; policy: string; tags: Record<string, string> },
+): Promise<ProvisionedKey> {
+  if (regions.length === 0) return provisioned;
+  if (key.family?.role !== 'PRIMARY') {
+    throw new InvalidProvisioningRequest(`subject key ${key.keyArn} is not a multi-Region primary key: it cannot be replicated (provision a new subject with --replica-region)`);
+  }
+  const homeRegion = key.keyArn.split(':')[3];
+  const replicas = key.family.replicaArns.map((keyArn) => ({ region: keyArn.split(':')[3] ?? '', keyArn }));
+  for (const region of regions) {
+    if (region === homeRegion || replicas.some((replica) => replica.region === region)) continue;
+    const replica = await kms.replicateKey(key.keyArn, region, creation);
+    replicas.push({ region, keyArn: replica.keyArn });
+  }
+  return { ...provisioned, replicas };
 }
 
 /**
@@ -142,7 +179,7 @@ async function existingSubjectKey(
   subjectId: string,
   fingerprint: string,
   policy: Pick<KeyPolicy, 'subjectTagKey' | 'aliasPrefix'>,
-): Promise<ProvisionedKey | undefined> {
+): Promise<{ key: KmsKey; provisioned: ProvisionedKey } | undefined> {
   const key = await kms.describeKey(aliasName);
   if (!key) return undefined;
   const owner = key.keyManager === 'CUSTOMER' ? await kms.tagValue(key.keyArn, policy.subjectTagKey) : undefined;
@@ -158,7 +195,7 @@ async function existingSubjectKey(
       `subject ${fingerprint}'s key ${key.keyArn} is ${key.keyState}: the subject is being erased; cancel the erasure, or provision again once KMS has deleted the key`,
     );
   }
-  return provisionedKey('already-provisioned', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, null);
+  return { key, provisioned: provisionedKey('already-provisioned', key, aliasName, { key: policy.subjectTagKey, value: subjectId }, null) };
 }
 
 function provisionedKey(
@@ -168,7 +205,8 @@ function provisionedKey(
   tag: ProvisionedKey['tag'],
   eraserRoleArn: string | null,
 ): ProvisionedKey {
-  return { outcome, keyId: key.keyId, keyArn: key.keyArn, keyState: key.keyState, multiRegion: key.multiRegion, aliasName, tag, eraserRoleArn };
+  const replicas = (key.family?.replicaArns ?? []).map((keyArn) => ({ region: keyArn.split(':')[3] ?? '', keyArn }));
+  return { outcome, keyId: key.keyId, keyArn: key.keyArn, keyState: key.keyState, multiRegion: key.multiRegion, replicas, aliasName, tag, eraserRoleArn };
 }
 
 /** No key without its alias: nothing would ever find it to erase it. */

@@ -2,6 +2,7 @@ import type { ErasureRequest } from './closure-event.ts';
 import type { SignedCertificate } from './certificate.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
 import type { KeyCheck, Verification } from './deletion-verification.ts';
+import type { ErasureNotificationKind, NotificationKind } from './notification-kinds.ts';
 import type { NotificationConfig } from './settings.ts';
 
 /**
@@ -12,10 +13,6 @@ import type { NotificationConfig } from './settings.ts';
  */
 export const NOTIFICATION_SCHEMA_VERSION = '1';
 
-export type ErasureNotificationKind = 'scheduled' | 'completed' | 'cancelled' | 'held' | 'failed' | 'stopped';
-/** On-call alerts about keys rather than about one erasure: a key pending deletion in use, the daily audit. */
-export type AlertKind = 'key-used-while-pending-deletion' | 'key-audit';
-export type NotificationKind = ErasureNotificationKind | AlertKind;
 export type Severity = 'info' | 'warning' | 'critical';
 
 const SEVERITY: Record<ErasureNotificationKind, Severity> = {

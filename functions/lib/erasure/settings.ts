@@ -1,44 +1,35 @@
 import * as z from '../runtime/zod.ts';
 import { InvalidSettings } from './errors.ts';
+import { MAX_PENDING_WINDOW_DAYS, settingRules, splitList, type SettingRule } from './settings-rules.ts';
 
 /**
  * Deployment settings, read from the environment that serverless.yml gives each function. A bad
  * value is refused when the function starts (and earlier, at package time, by serverless.yml's own
- * check), never discovered halfway through an erasure.
+ * check against the same rules, settings-rules.ts), never discovered halfway through an erasure.
  */
 
-// KMS accepts a waiting period of 7 to 30 days (AWS-FACTS: ScheduleKeyDeletion).
-export const MIN_PENDING_WINDOW_DAYS = 7;
-export const MAX_PENDING_WINDOW_DAYS = 30;
+/** An environment variable that must obey its rule; the rule's words name what was expected. */
+const obeying = (rule: SettingRule) => z.string().check(z.refine(rule.accepts, `must be ${rule.mustBe}`));
 
-const commaList = z.pipe(
-  z._default(z.string(), ''),
-  z.transform((value: string) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  ),
-);
+const wholeNumber = (rule: SettingRule, fallback: number) => z._default(z.pipe(obeying(rule), z.transform(Number)), fallback);
+
+/** An absent list is empty, and checked as such: a list that must name something refuses it. */
+const commaList = (rule: SettingRule) => z.pipe(z.pipe(z._default(z.string(), ''), obeying(rule)), z.transform(splitList));
+
+const dynamoDbTableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'));
 
 const KeyPolicySettings = z.object({
-  PENDING_WINDOW_DAYS: z._default(
-    z.coerce.number().check(z.int(), z.minimum(MIN_PENDING_WINDOW_DAYS), z.maximum(MAX_PENDING_WINDOW_DAYS)),
-    MAX_PENDING_WINDOW_DAYS,
-  ),
-  SUBJECT_TAG_KEY: z.string().check(z.minLength(1), z.maxLength(128)),
-  ALIAS_PREFIX: z.string().check(
-    z.regex(/^alias\/[A-Za-z0-9/_-]+[A-Za-z0-9_-]$/, 'must look like alias/<name>, without a trailing slash'),
-    z.refine((prefix: string) => !prefix.startsWith('alias/aws/'), 'alias/aws/ is reserved for AWS managed keys'),
-  ),
-  ALLOWED_ACCOUNT_IDS: z.pipe(commaList, z.array(z.string().check(z.regex(/^\d{12}$/, 'account ids are 12 digits')))),
-  IMMEDIATE_ERASURE_REASONS: commaList,
+  PENDING_WINDOW_DAYS: wholeNumber(settingRules.pendingWindowDays, MAX_PENDING_WINDOW_DAYS),
+  SUBJECT_TAG_KEY: obeying(settingRules.subjectTagKey),
+  ALIAS_PREFIX: obeying(settingRules.aliasPrefix),
+  ALLOWED_ACCOUNT_IDS: commaList(settingRules.allowedAccountIds),
+  IMMEDIATE_ERASURE_REASONS: commaList(settingRules.immediateErasureReasons),
 });
 
 const IntakeSettings = z.object({
   ERASURE_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
   CLOSURE_DEAD_LETTER_QUEUE_URL: z.url(),
-  ALLOWED_EVENT_SOURCES: z.pipe(commaList, z.array(z.string()).check(z.minLength(1, 'name at least one upstream source'))),
+  ALLOWED_EVENT_SOURCES: commaList(settingRules.allowedEventSources),
 });
 
 const NotificationSettings = z.object({
@@ -48,14 +39,13 @@ const NotificationSettings = z.object({
 });
 
 const LedgerSettings = z.object({
-  LEDGER_TABLE_NAME: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')),
+  LEDGER_TABLE_NAME: dynamoDbTableName,
 });
 
 const AlertSettings = z.object({
-  ALERT_STATE_TABLE_NAME: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')),
-  // One alert per key per window: 1 minute to 1 day.
-  ALERT_WINDOW_MINUTES: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1440)), 15),
-  ESCALATION_CONTACT: z.string().check(z.minLength(1), z.maxLength(200)),
+  ALERT_STATE_TABLE_NAME: dynamoDbTableName,
+  ALERT_WINDOW_MINUTES: wholeNumber(settingRules.alertWindowMinutes, 15),
+  ESCALATION_CONTACT: z.pipe(obeying(settingRules.escalationContact), z.transform((contact: string) => contact.trim())),
   STAGE: z.string().check(z.minLength(1)),
 });
 

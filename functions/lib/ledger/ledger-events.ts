@@ -1,4 +1,4 @@
-import type { NotificationKind } from '../erasure/notifications.ts';
+import type { NotificationKind } from '../erasure/notification-kinds.ts';
 
 /**
  * What the erasure ledger records: every step of an erasure and every operator decision, as an
