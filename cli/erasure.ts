@@ -153,6 +153,7 @@ subjectCommand('certificate', "print a subject's signed erasure certificate, fro
 
 onTarget(program.command('provision <subjectId>').description("create a subject's key as the pipeline erases it: customer managed, the subject tag, the alias, a key policy naming the eraser role"))
   .option('--multi-region', 'create a multi-Region primary key', false)
+  .option('--replica-region <region>', 'replicate the key into this Region (repeatable; implies --multi-region)', (region: string, regions: string[]) => [...regions, region], [])
   .option('--eraser-role <arn>', "the pipeline's eraser role, for the key policy (default: the deployment's, known on the embedded AWS)")
   .action(async (subjectId, options) => {
     checkSubjectId(subjectId);

@@ -15,15 +15,25 @@ export interface Provisioning extends ProvisionedKey {
  * `erasure provision`: creates a subject's key as the pipeline needs it, on the target's KMS. The
  * eraser role comes from the deployment on the embedded AWS; on a stage, from --eraser-role.
  */
-export async function provision(target: Target, subjectId: string, options: { multiRegion?: boolean; eraserRole?: string }): Promise<Provisioning> {
+export async function provision(
+  target: Target,
+  subjectId: string,
+  options: { multiRegion?: boolean; replicaRegion?: string[]; eraserRole?: string },
+): Promise<Provisioning> {
   checkSubjectId(subjectId);
   const eraserRoleArn = options.eraserRole ?? target.resources.eraserRoleArn;
-  const kms = { ...kmsKeys(target.clientConfig), ...kmsProvisioning(target.clients.kms) };
+  const kms = { ...kmsKeys(target.clientConfig), ...kmsProvisioning(target.clientConfig) };
   let key: ProvisionedKey;
   try {
     key = await provisionSubjectKey(
       kms,
-      { subjectId, accountId: target.accountId, multiRegion: options.multiRegion ?? false, ...(eraserRoleArn ? { eraserRoleArn } : {}) },
+      {
+        subjectId,
+        accountId: target.accountId,
+        multiRegion: options.multiRegion ?? false,
+        replicaRegions: options.replicaRegion ?? [],
+        ...(eraserRoleArn ? { eraserRoleArn } : {}),
+      },
       target.settings.keyPolicy,
     );
   } catch (error) {
@@ -46,6 +56,7 @@ export function provisionLines(provisioned: Provisioning): string[] {
   return [
     provisioned.outcome === 'created' ? `created key ${provisioned.keyArn} on ${provisioned.target}` : `already provisioned: key ${provisioned.keyArn} on ${provisioned.target}`,
     `  key id ${provisioned.keyId}${provisioned.multiRegion ? ' (multi-Region primary)' : ''}, ${provisioned.keyState}`,
+    ...provisioned.replicas.map((replica) => `  replica ${replica.keyArn} (${replica.region}), tagged and with the same key policy`),
     `  alias ${provisioned.aliasName}`,
     `  tag ${provisioned.tag.key} = ${provisioned.tag.value}`,
     ...(provisioned.eraserRoleArn ? [`  key policy lets ${provisioned.eraserRoleArn} disable and schedule its deletion`] : []),

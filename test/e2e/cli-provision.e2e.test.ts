@@ -73,6 +73,30 @@ describe('erasure provision against `erasure local`', () => {
     expect(code).toBe(0);
   }, 60_000);
 
+  it('replicates the key into each --replica-region, every replica tagged for the subject; a second run adds only a missing Region', async () => {
+    const first = await run(['provision', 'prov-family', '--replica-region', 'us-east-1', '--endpoint', endpoint, '--json']);
+    expect(first.code).toBe(0);
+    const provisioned = JSON.parse(first.output);
+    expect(provisioned).toMatchObject({ outcome: 'created', multiRegion: true, replicas: [{ region: 'us-east-1', keyArn: expect.stringContaining(':us-east-1:') }] });
+
+    const again = await run(['provision', 'prov-family', '--replica-region', 'us-east-1', '--replica-region', 'ap-southeast-2', '--endpoint', endpoint, '--json']);
+    const replicas = JSON.parse(again.output).replicas as { region: string; keyArn: string }[];
+    expect(replicas.map((replica) => replica.region)).toEqual(['us-east-1', 'ap-southeast-2']);
+    expect(replicas[0]?.keyArn).toBe(provisioned.replicas[0].keyArn);
+    for (const replica of replicas) {
+      const inRegion = new KMSClient({ endpoint, region: replica.region, credentials: EMBEDDED_CREDENTIALS });
+      const { Tags } = await inRegion.send(new ListResourceTagsCommand({ KeyId: replica.keyArn }));
+      expect(Tags).toEqual([{ TagKey: 'erasure:subject', TagValue: 'prov-family' }]);
+    }
+  }, 60_000);
+
+  it('refuses a Region name that is not one, with exit 2, creating nothing', async () => {
+    const { code, output } = await run(['provision', 'prov-bad-region', '--replica-region', 'mars-1', '--endpoint', endpoint]);
+    expect(output).toContain('mars-1 is not an AWS Region name');
+    expect(code).toBe(2);
+    expect(await keyStateOf(kms, 'alias/erasure/subject/prov-bad-region')).toBe('NotFoundException');
+  }, 60_000);
+
   it('refuses a subject whose alias points at a key not tagged for it, with exit 3, creating nothing', async () => {
     const other = await createSubjectKey(kms, 'prov-owner', { alias: 'alias/erasure/subject/prov-taken' });
 
