@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { measureBundles, type BundleMeasure } from './bundles.ts';
 import { runBurst, type BurstResult } from './burst.ts';
 import { runCost, type CostResult } from './cost.ts';
+import { runDeterminism, type DeterminismResult } from './determinism.ts';
 import { runReplay, type ReplayResult } from './replay.ts';
 
 /**
@@ -10,15 +11,17 @@ import { runReplay, type ReplayResult } from './replay.ts';
  * in this one process, printed as a table and written to bench/results.json (the sections not run
  * this time are kept from the file as they were). The targets are issue 11's "Done when".
  */
-const SECTIONS = ['burst', 'cost', 'bundles', 'replay'] as const;
+const SECTIONS = ['burst', 'determinism', 'cost', 'bundles', 'replay'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const RESULTS_FILE = 'bench/results.json';
 const DEFAULT_BURST_SIZE = 10_000;
 const DEFAULT_REPLAY_SIZE = 200;
+const DEFAULT_DETERMINISM_SIZE = 1_000;
 
 interface Results {
   burst?: BurstResult | SectionFailure;
+  determinism?: DeterminismResult | SectionFailure;
   cost?: CostResult | SectionFailure;
   bundles?: BundleMeasure[] | SectionFailure;
   replay?: ReplayResult | SectionFailure;
@@ -41,6 +44,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       'burst-size': { type: 'string' },
       'replay-size': { type: 'string' },
+      'determinism-size': { type: 'string' },
     },
   });
   const only = values.only === undefined ? [...SECTIONS] : values.only.split(',').map((name) => name.trim());
@@ -48,10 +52,12 @@ async function main(): Promise<number> {
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')}`);
   const burstSize = positiveInteger(values['burst-size'], DEFAULT_BURST_SIZE, '--burst-size');
   const replaySize = positiveInteger(values['replay-size'], DEFAULT_REPLAY_SIZE, '--replay-size');
+  const determinismSize = positiveInteger(values['determinism-size'], DEFAULT_DETERMINISM_SIZE, '--determinism-size');
 
   const results: Results = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Results) : {};
   const sections: Record<Section, () => Promise<Results[Section]>> = {
     burst: () => runBurst(burstSize),
+    determinism: () => runDeterminism(determinismSize),
     cost: () => runCost(),
     bundles: () => measureBundles(),
     replay: () => runReplay(replaySize),
@@ -86,7 +92,7 @@ function positiveInteger(value: string | undefined, fallback: number, option: st
 function table(results: Results, only: string[]): string {
   const rows: Row[] = [];
   const add = (figure: string, value: unknown, target = '', met?: boolean) => rows.push({ figure, value: show(value), target, met });
-  const { burst, cost, bundles, replay } = results;
+  const { burst, determinism, cost, bundles, replay } = results;
   if (only.includes('burst') && burst) {
     if ('error' in burst) add('burst', `FAILED: ${burst.error}`);
     else {
@@ -100,6 +106,14 @@ function table(results: Results, only: string[]): string {
       add('  outOfOrder', burst.outOfOrder, '0', burst.outOfOrder === 0);
       add('  keys disabled', `${burst.disabled} in ${show(burst.disablingSeconds)} s`);
       add('  executions', Object.entries(burst.executions).map(([status, count]) => `${count} ${status}`).join(', '));
+    }
+  }
+  if (only.includes('determinism') && determinism) {
+    if ('error' in determinism) add('determinism', `FAILED: ${determinism.error}`);
+    else {
+      add(`determinism (${determinism.size} closures twice, the second on a loaded machine)`, `${determinism.wallSeconds} s wall`);
+      add('  largest difference of a figure', determinism.maxDeviation, '<= 0.05', determinism.maxDeviation <= 0.05);
+      add('  failed', determinism.failed, '0', determinism.failed === 0);
     }
   }
   if (only.includes('cost') && cost) {
