@@ -23,8 +23,11 @@ export interface Clock {
 
 interface Sleeper {
   until: number;
+  /** Order of arrival: sleepers due at once wake in the order they fell asleep. */
+  seq: number;
   resolve: () => void;
   timer: NodeJS.Timeout | undefined;
+  awake: boolean;
 }
 
 export class VirtualClock implements Clock {
@@ -33,6 +36,12 @@ export class VirtualClock implements Clock {
   private virtualEpoch: number;
   private realEpoch: number;
   private readonly sleepers = new Set<Sleeper>();
+  /**
+   * The same sleepers, earliest first, for a discrete clock: a burst keeps thousands asleep, and
+   * each jump needs only the earliest ones. Woken sleepers leave it lazily, when they reach the top.
+   */
+  private readonly byInstant = new SleeperHeap();
+  private nextSeq = 0;
   readonly activity: Activity | undefined;
 
   /** Without `timeScale`, a discrete clock; `activity` is told which unit of work sleeps. */
@@ -64,7 +73,17 @@ export class VirtualClock implements Clock {
   advance(virtualMs: number): void {
     if (virtualMs < 0) throw new RangeError('the clock only moves forward');
     this.virtualEpoch += virtualMs;
-    for (const sleeper of this.sleepers) this.arm(sleeper);
+    if (!this.discrete) {
+      for (const sleeper of this.sleepers) this.arm(sleeper);
+      return;
+    }
+    const due: Sleeper[] = [];
+    for (let top = this.byInstant.peek(); top && (top.awake || top.until <= this.virtualEpoch); top = this.byInstant.peek()) {
+      this.byInstant.pop();
+      if (!top.awake) due.push(top);
+    }
+    due.sort((a, b) => a.seq - b.seq);
+    for (const sleeper of due) sleeper.resolve();
   }
 
   /** Jumps virtual time forward to `instant` (no further back than now). */
@@ -74,6 +93,11 @@ export class VirtualClock implements Clock {
 
   /** The earliest instant anything sleeps until, or undefined when nothing sleeps. */
   nextWake(): Date | undefined {
+    if (this.discrete) {
+      while (this.byInstant.peek()?.awake) this.byInstant.pop();
+      const earliest = this.byInstant.peek();
+      return earliest === undefined ? undefined : new Date(earliest.until);
+    }
     let earliest: number | undefined;
     for (const sleeper of this.sleepers) earliest = earliest === undefined ? sleeper.until : Math.min(earliest, sleeper.until);
     return earliest === undefined ? undefined : new Date(earliest);
@@ -88,8 +112,11 @@ export class VirtualClock implements Clock {
     const wake = new Promise<void>((resolve) => {
       const sleeper: Sleeper = {
         until: instant.getTime(),
+        seq: this.nextSeq++,
         timer: undefined,
+        awake: false,
         resolve: () => {
+          sleeper.awake = true;
           clearTimeout(sleeper.timer);
           this.sleepers.delete(sleeper);
           signal?.removeEventListener('abort', sleeper.resolve);
@@ -98,6 +125,7 @@ export class VirtualClock implements Clock {
       };
       signal?.addEventListener('abort', sleeper.resolve, { once: true });
       this.sleepers.add(sleeper);
+      if (this.discrete && sleeper.until > this.virtualEpoch) this.byInstant.push(sleeper);
       this.arm(sleeper);
     });
     return this.activity ? this.activity.waitFor(wake) : wake;
@@ -115,4 +143,48 @@ export class VirtualClock implements Clock {
     // Node caps timers at 2^31-1 ms; re-arm until the instant really comes.
     sleeper.timer = setTimeout(() => this.arm(sleeper), Math.min(Math.ceil(realDelay), 2 ** 31 - 1));
   }
+}
+
+/** A binary min-heap of sleepers by instant, then by order of arrival. */
+class SleeperHeap {
+  private readonly items: Sleeper[] = [];
+
+  peek(): Sleeper | undefined {
+    return this.items[0];
+  }
+
+  push(sleeper: Sleeper): void {
+    const items = this.items;
+    items.push(sleeper);
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!before(items[index]!, items[parent]!)) break;
+      [items[index], items[parent]] = [items[parent]!, items[index]!];
+      index = parent;
+    }
+  }
+
+  pop(): Sleeper | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    items[0] = last;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < items.length && before(items[left]!, items[smallest]!)) smallest = left;
+      if (right < items.length && before(items[right]!, items[smallest]!)) smallest = right;
+      if (smallest === index) return top;
+      [items[index], items[smallest]] = [items[smallest]!, items[index]!];
+      index = smallest;
+    }
+  }
+}
+
+function before(a: Sleeper, b: Sleeper): boolean {
+  return a.until < b.until || (a.until === b.until && a.seq < b.seq);
 }

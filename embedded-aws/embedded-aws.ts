@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { useRequestHandlerHost } from '../functions/lib/runtime/aws-clients.ts';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
 import { Activity } from './activity.ts';
 import { VirtualClock } from './clock.ts';
@@ -11,6 +12,7 @@ import { deployTables, EmbeddedDynamoDb } from './dynamodb/index.ts';
 import { EmbeddedEventBridge, TargetInvocationError, targetInput, type EventBridgeEvent, type FailedDelivery, type RuleTarget } from './eventbridge/embedded-event-bridge.ts';
 import { EmbeddedKms, type KmsSnapshot } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
+import { InProcessTransport, type InProcessEndpoint } from './lambda/in-process-transport.ts';
 import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
 import { metered, type RequestMeter } from './request-meter.ts';
@@ -91,6 +93,7 @@ export class EmbeddedAws {
   private readonly dataDirectory: DataDirectory | undefined;
   private readonly restoreTime: () => void;
   private readonly restoreEnvironment: () => void;
+  private readonly restoreTransport: () => void;
 
   constructor(parts: {
     endpoint: string;
@@ -109,6 +112,7 @@ export class EmbeddedAws {
     dataDirectory: DataDirectory | undefined;
     restoreTime: () => void;
     restoreEnvironment: () => void;
+    restoreTransport: () => void;
   }) {
     this.endpoint = parts.endpoint;
     this.clock = parts.clock;
@@ -126,6 +130,7 @@ export class EmbeddedAws {
     this.dataDirectory = parts.dataDirectory;
     this.restoreTime = parts.restoreTime;
     this.restoreEnvironment = parts.restoreEnvironment;
+    this.restoreTransport = parts.restoreTransport;
   }
 
   /** What an SDK client needs to talk to this AWS. */
@@ -226,6 +231,7 @@ export class EmbeddedAws {
     await this.sns.close();
     this.queues.close();
     this.kms.close();
+    this.restoreTransport();
     await this.server.close();
     await this.dynamodb.close();
     await this.dataDirectory?.close();
@@ -366,11 +372,20 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
 
   const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
   const restoreTime = useTimeSource({ now: () => clock.now(), sleep: (ms) => clock.sleep(ms) });
+  // The functions' SDK clients hand their requests to the server in-process: the same requests,
+  // signed and metered as over loopback, without a socket's cost (see in-process-transport.ts).
+  let serving = true;
+  const inProcess: InProcessEndpoint = { url: endpoint, dispatch: (request) => server.dispatch(request), get open() { return serving; } };
+  const restoreHost = useRequestHandlerHost((overHttp) => new InProcessTransport(inProcess, overHttp));
+  const restoreTransport = () => {
+    serving = false;
+    restoreHost();
+  };
 
   // Lambda polls the functions' SQS event sources once their environment is in place.
   lambda.startEventSources(deployment.eventSourceMappings, queues);
 
-  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, activity, server, dataDirectory, restoreTime, restoreEnvironment });
+  return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, activity, server, dataDirectory, restoreTime, restoreEnvironment, restoreTransport });
 }
 
 /**

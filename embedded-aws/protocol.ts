@@ -2,7 +2,7 @@
  * What the embedded services share about AWS's wire protocols: the error they throw, and the
  * request context (Region, account) every operation sees.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** An error as AWS returns it: a named exception with a message, and the HTTP status it travels with. */
 export class AwsServiceError extends Error {
@@ -40,13 +40,34 @@ export interface JsonService {
 }
 
 /**
- * A JSON-protocol service handed the HTTP request and response themselves, before the body is
- * read: DynamoDB, whose requests dynalite's own HTTP handler answers.
+ * A request as it reaches an embedded service, whichever way it came: over loopback HTTP, or handed
+ * over in-process by the SDK clients of the functions the embedded Lambda runs (see
+ * lambda/in-process-transport.ts).
+ */
+export interface WireRequest {
+  method: string;
+  /** Path and query string. */
+  url: string;
+  /** Lower-case names, as Node gives an incoming request's. */
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** An answer as it goes back on the wire. */
+export interface WireAnswer {
+  statusCode: number;
+  headers: Record<string, string | number>;
+  body: string;
+}
+
+/**
+ * A JSON-protocol service that reads the request itself, headers and body as they came: DynamoDB,
+ * whose requests dynalite's own HTTP handler answers, and SQS.
  */
 export interface HttpJsonService {
   /** The X-Amz-Target prefix, e.g. `DynamoDB_20120810`. */
   readonly targetPrefix: string;
-  serve(request: IncomingMessage, response: ServerResponse, context: RequestContext): Promise<void>;
+  serve(request: WireRequest, context: RequestContext): Promise<WireAnswer>;
 }
 
 /** A service speaking the AWS query protocol (form-encoded request, XML response), such as SNS. */

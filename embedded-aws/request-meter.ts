@@ -33,22 +33,10 @@ export async function metered<T>(meter: RequestMeter | undefined, request: Omit<
 }
 
 /**
- * The AWS error code of an answer a service writes to the HTTP response itself, read from the body
- * as the SDKs read it: JSON's `__type` (namespace dropped), or an XML `<Code>`. Undefined for a
- * success. The body is kept only for error statuses, so nothing is copied on the common path.
+ * The AWS error code of an answer, read from its body as the SDKs read it: JSON's `__type`
+ * (namespace dropped), or an XML `<Code>`. Only asked of an error status.
  */
-export function watchErrorCode(response: { statusCode: number; end: (...args: never[]) => unknown }): () => string | undefined {
-  let errorBody: string | undefined;
-  const end = response.end.bind(response) as (...args: unknown[]) => unknown;
-  response.end = ((...args: unknown[]) => {
-    const [chunk] = args;
-    if (response.statusCode >= 400 && (typeof chunk === 'string' || Buffer.isBuffer(chunk))) errorBody = chunk.toString();
-    return end(...args);
-  }) as never;
-  return () => (response.statusCode < 400 ? undefined : errorCodeOf(errorBody ?? '', response.statusCode));
-}
-
-function errorCodeOf(body: string, statusCode: number): string {
+export function errorCodeOf(body: string, statusCode: number): string {
   try {
     const type = (JSON.parse(body) as { __type?: unknown }).__type;
     if (typeof type === 'string') return type.split('#').at(-1) ?? type;

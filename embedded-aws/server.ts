@@ -1,9 +1,18 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Activity } from './activity.ts';
-import { AwsServiceError, type HttpJsonService, type JsonService, type QueryService, type RequestContext } from './protocol.ts';
-import { operationOf, watchErrorCode, type RequestMeter } from './request-meter.ts';
+import {
+  AwsServiceError,
+  type HttpJsonService,
+  type JsonService,
+  type QueryService,
+  type RequestContext,
+  type WireAnswer,
+  type WireRequest,
+} from './protocol.ts';
+import { errorCodeOf, operationOf, type RequestMeter } from './request-meter.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -20,11 +29,13 @@ export interface ServerOptions {
   activity?: Activity;
 }
 
+const NOT_SERVED: WireAnswer = { statusCode: 404, headers: { 'content-type': 'text/plain' }, body: 'the embedded AWS does not serve this request\n' };
+
 /**
  * One loopback HTTP endpoint for every embedded service, as `AWS_ENDPOINT_URL` expects: JSON
  * protocols are routed by their X-Amz-Target prefix, query protocols by the SigV4 signing name in
  * the Authorization header. The Region comes from the same header, so one server can hold several
- * Regions' worth of state.
+ * Regions' worth of state. The same requests can also be handed over in-process (`dispatch`).
  */
 export class EmbeddedAwsServer {
   private readonly server: Server;
@@ -32,6 +43,12 @@ export class EmbeddedAwsServer {
   private readonly httpJsonServices: Map<string, HttpJsonService>;
   private readonly queryServices: Map<string, QueryService>;
   private readonly options: ServerOptions;
+  /**
+   * The async context a request arriving on the socket is served in: none of its caller's (its
+   * unit of work, its Lambda invocation's store), so a request handed over in-process is served
+   * in this one too.
+   */
+  private readonly requestScope = new AsyncResource('EmbeddedAwsRequest');
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -39,8 +56,8 @@ export class EmbeddedAwsServer {
     this.httpJsonServices = new Map((options.httpJsonServices ?? []).map((service) => [service.targetPrefix, service]));
     this.queryServices = new Map(options.queryServices.map((service) => [service.signingName, service]));
     this.server = createServer((request, response) => {
-      const serve = () => this.route(request, response);
-      (options.activity?.run(`request ${String(request.headers['x-amz-target'] ?? request.url)}`, serve) ?? serve()).catch((error: unknown) => {
+      const serve = () => this.serveHttp(request, response);
+      (options.activity?.run(requestLabel(request.headers, request.url), serve) ?? serve()).catch((error: unknown) => {
         response.writeHead(500, { 'content-type': 'text/plain' });
         response.end(String(error));
       });
@@ -64,7 +81,30 @@ export class EmbeddedAwsServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /**
+   * Serves a request handed over in-process as if it had come over the socket: the same routing,
+   * meter and unit of work, in the context a socket's request gets (see requestScope).
+   */
+  async dispatch(request: WireRequest): Promise<WireAnswer> {
+    // Over loopback a request reaches the server, and its answer the client, each a turn of the
+    // event loop later: the same turns here let timers and I/O run between a handler's calls, as
+    // they do when the calls go over the socket.
+    await nextTurn();
+    const answer = await this.requestScope.runInAsyncScope(() => {
+      const serve = () => this.answer(request).catch((error: unknown): WireAnswer => ({ statusCode: 500, headers: { 'content-type': 'text/plain' }, body: String(error) }));
+      return this.options.activity?.run(requestLabel(request.headers, request.url), serve) ?? serve();
+    });
+    await nextTurn();
+    return answer;
+  }
+
+  private async serveHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const answer = await this.answer({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body: await readBody(request) });
+    response.writeHead(answer.statusCode, answer.headers);
+    response.end(answer.body);
+  }
+
+  private async answer(request: WireRequest): Promise<WireAnswer> {
     const credential = parseCredentialScope(request.headers.authorization);
     const context: RequestContext = {
       region: credential.region ?? this.options.defaultRegion,
@@ -73,32 +113,33 @@ export class EmbeddedAwsServer {
       requestId: randomUUID(),
     };
     const target = request.headers['x-amz-target'];
-    const errorCode = this.options.meter ? watchErrorCode(response) : undefined;
-    const meter = (body: string | undefined) =>
-      this.options.meter?.({ service: credential.service ?? '', ...operationOf(typeof target === 'string' ? target : undefined, body), errorCode: errorCode?.() });
+    const meter = (answer: WireAnswer, body: string | undefined) =>
+      this.options.meter?.({
+        service: credential.service ?? '',
+        ...operationOf(typeof target === 'string' ? target : undefined, body),
+        errorCode: answer.statusCode < 400 ? undefined : errorCodeOf(answer.body, answer.statusCode),
+      });
     const httpJsonService = typeof target === 'string' ? this.httpJsonServices.get(target.split('.')[0] ?? '') : undefined;
     if (httpJsonService) {
-      await httpJsonService.serve(request, response, context);
-      meter(undefined);
-      return;
+      const answer = await httpJsonService.serve(request, context);
+      meter(answer, undefined);
+      return answer;
     }
-    const body = await readBody(request);
     if (typeof target === 'string') {
-      await this.routeJson(target, body, context, response);
-      meter(body);
-      return;
+      const answer = await this.answerJson(target, request.body, context);
+      meter(answer, request.body);
+      return answer;
     }
     const service = credential.service ? this.queryServices.get(credential.service) : undefined;
     if (service && request.method === 'POST') {
-      await this.routeQuery(service, body, context, response);
-      meter(body);
-      return;
+      const answer = await this.answerQuery(service, request.body, context);
+      meter(answer, request.body);
+      return answer;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('the embedded AWS does not serve this request\n');
+    return NOT_SERVED;
   }
 
-  private async routeJson(target: string, body: string, context: RequestContext, response: ServerResponse) {
+  private async answerJson(target: string, body: string, context: RequestContext): Promise<WireAnswer> {
     const [prefix = '', operation = ''] = target.split('.');
     const service = this.jsonServices.get(prefix);
     const headers = { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': context.requestId };
@@ -106,30 +147,34 @@ export class EmbeddedAwsServer {
       if (!service) throw new AwsServiceError('UnknownOperationException', `unknown service ${prefix}`);
       const input = body.length > 0 ? (JSON.parse(body) as Record<string, unknown>) : {};
       const output = await service.handle(operation, input, context);
-      response.writeHead(200, headers);
-      response.end(JSON.stringify(output));
+      return { statusCode: 200, headers, body: JSON.stringify(output) };
     } catch (error) {
       const failure = asServiceError(error);
-      response.writeHead(failure.statusCode, { ...headers, 'x-amzn-errortype': failure.code });
-      response.end(JSON.stringify({ __type: failure.code, message: failure.message }));
+      return { statusCode: failure.statusCode, headers: { ...headers, 'x-amzn-errortype': failure.code }, body: JSON.stringify({ __type: failure.code, message: failure.message }) };
     }
   }
 
-  private async routeQuery(service: QueryService, body: string, context: RequestContext, response: ServerResponse) {
+  private async answerQuery(service: QueryService, body: string, context: RequestContext): Promise<WireAnswer> {
     const params = Object.fromEntries(new URLSearchParams(body));
     const headers = { 'content-type': 'text/xml', 'x-amzn-requestid': context.requestId };
     try {
       const action = params.Action;
       if (!action) throw new AwsServiceError('MissingAction', 'the request names no Action');
       const xml = await service.handle(action, params, context);
-      response.writeHead(200, headers);
-      response.end(xml);
+      return { statusCode: 200, headers, body: xml };
     } catch (error) {
       const failure = asServiceError(error);
-      response.writeHead(failure.statusCode, headers);
-      response.end(service.errorBody(failure, context.requestId));
+      return { statusCode: failure.statusCode, headers, body: service.errorBody(failure, context.requestId) };
     }
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function requestLabel(headers: WireRequest['headers'], url: string | undefined): string {
+  return `request ${String(headers['x-amz-target'] ?? url)}`;
 }
 
 function asServiceError(error: unknown): AwsServiceError {
@@ -139,10 +184,14 @@ function asServiceError(error: unknown): AwsServiceError {
   return new AwsServiceError('InternalFailure', message, 500);
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The request's body, read through its events (cheaper than iterating the stream asynchronously). */
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
+    request.on('error', reject);
+  });
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20261122/eu-west-1/kms/aws4_request, ...` */

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AwsServiceError, type FaultInjector, type HttpJsonService, type JsonObject, type RequestContext } from '../protocol.ts';
+import { AwsServiceError, type FaultInjector, type HttpJsonService, type JsonObject, type RequestContext, type WireAnswer, type WireRequest } from '../protocol.ts';
 import { Dynalite, jsonAnswer, type DynaliteAnswer, type DynaliteRequest } from './dynalite.ts';
 
 export interface EmbeddedDynamoDbOptions {
@@ -37,18 +36,15 @@ export class EmbeddedDynamoDb implements HttpJsonService {
     return new EmbeddedDynamoDb(dynalite, options.faults);
   }
 
-  async serve(request: IncomingMessage, response: ServerResponse, context: RequestContext): Promise<void> {
-    const call: DynaliteRequest = { method: request.method, url: request.url, headers: request.headers, body: await bodyOf(request) };
+  async serve(request: WireRequest, context: RequestContext): Promise<WireAnswer> {
+    const call: DynaliteRequest = { method: request.method, url: request.url, headers: request.headers, body: Buffer.from(request.body) };
     const operation = String(request.headers['x-amz-target']).split('.')[1] ?? '';
-    let answer: DynaliteAnswer;
     try {
-      answer = await this.answer(operation, call, context);
+      return await this.answer(operation, call, context);
     } catch (error) {
       if (!(error instanceof AwsServiceError)) throw error;
-      answer = jsonAnswer(error.statusCode, { __type: errorType(error.code), message: error.message }, context.requestId);
+      return jsonAnswer(error.statusCode, { __type: errorType(error.code), message: error.message }, context.requestId);
     }
-    response.writeHead(answer.statusCode, answer.headers);
-    response.end(answer.body);
   }
 
   /** Waits for the calls in flight, then closes the tables' database. */
@@ -111,16 +107,6 @@ export class EmbeddedDynamoDb implements HttpJsonService {
 
 /** The operations the embedded DynamoDB adds to (deletion protection); dynalite answers the rest alone. */
 const TABLE_OPERATIONS = new Set(['CreateTable', 'DescribeTable', 'UpdateTable', 'DeleteTable']);
-
-/** The request's body, read through its events (cheaper than iterating the stream asynchronously). */
-function bodyOf(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 function changesOnlyDeletionProtection(input: JsonObject): boolean {
   return typeof input.DeletionProtectionEnabled === 'boolean' && Object.keys(input).every((key) => key === 'TableName' || key === 'DeletionProtectionEnabled');

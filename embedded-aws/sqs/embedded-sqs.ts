@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.ts';
 import {
   AwsServiceError,
@@ -7,6 +6,8 @@ import {
   type JsonObject,
   type QueryService,
   type RequestContext,
+  type WireAnswer,
+  type WireRequest,
 } from '../protocol.ts';
 import { createQueue, deleteByReceipt, QUEUE_OPERATIONS, renderMessage, type SqsBackend } from './queue-operations.ts';
 import { isFifo, QueueStore, type Queue, type QueueScope } from './queue-store.ts';
@@ -83,25 +84,26 @@ export class EmbeddedSqs implements HttpJsonService, QueryService {
   }
 
   /** AWS JSON 1.0. */
-  async serve(request: IncomingMessage, response: ServerResponse, context: RequestContext): Promise<void> {
+  async serve(request: WireRequest, context: RequestContext): Promise<WireAnswer> {
     const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': context.requestId };
     try {
-      const body = await readBody(request);
       let input: JsonObject;
       try {
-        input = body.length > 0 ? (JSON.parse(body) as JsonObject) : {};
+        input = request.body.length > 0 ? (JSON.parse(request.body) as JsonObject) : {};
       } catch (error) {
         throw new AwsServiceError('SerializationException', (error as Error).message);
       }
       const output = await this.call(operation, input, context);
-      response.writeHead(200, headers);
-      response.end(JSON.stringify(output));
+      return { statusCode: 200, headers, body: JSON.stringify(output) };
     } catch (error) {
       const failure = asServiceError(error);
       const fault = failure.statusCode >= 500 ? 'Receiver' : 'Sender';
-      response.writeHead(failure.statusCode, { ...headers, 'x-amzn-query-error': `${queryCodeOf(failure)};${fault}` });
-      response.end(JSON.stringify({ __type: `com.amazonaws.sqs#${failure.code}`, message: failure.message }));
+      return {
+        statusCode: failure.statusCode,
+        headers: { ...headers, 'x-amzn-query-error': `${queryCodeOf(failure)};${fault}` },
+        body: JSON.stringify({ __type: `com.amazonaws.sqs#${failure.code}`, message: failure.message }),
+      };
     }
   }
 
@@ -255,10 +257,4 @@ function parseObject(text: string): JsonObject {
 function asServiceError(error: unknown): AwsServiceError {
   if (error instanceof AwsServiceError) return error;
   return new AwsServiceError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

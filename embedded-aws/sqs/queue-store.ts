@@ -71,7 +71,10 @@ export interface Queue {
   tags: Record<string, string>;
   createdAt: number;
   lastModifiedAt: number;
+  /** The messages in the queue (any removed since the last change excepted). */
   messages: QueuedMessage[];
+  /** Messages that left the queue, kept a while for the metrics of past instants. */
+  removed: QueuedMessage[];
   lastPurgedAt?: number;
   /** FIFO queues: the deduplication IDs sent within the interval, oldest first, with the first send's answer. */
   deduplication: Map<string, { messageId: string; sequenceNumber: string; sentAt: number }>;
@@ -172,6 +175,7 @@ export class QueueStore {
       createdAt: now,
       lastModifiedAt: now,
       messages: [],
+      removed: [],
       deduplication: new Map(),
       lastSequenceNumber: 0n,
     };
@@ -364,11 +368,13 @@ export class QueueStore {
   /** The queue's messages by state at `at`: as GetQueueAttributes and the AWS/SQS metrics count them. */
   counts(queue: Queue, at = this.now()): { visible: number; inFlight: number; delayed: number } {
     const counts = { visible: 0, inFlight: 0, delayed: 0 };
-    for (const message of queue.messages) {
-      const state = stateAt(message, at);
-      if (state === 'visible') counts.visible++;
-      else if (state === 'in-flight') counts.inFlight++;
-      else if (state === 'delayed') counts.delayed++;
+    for (const messages of [queue.messages, queue.removed]) {
+      for (const message of messages) {
+        const state = stateAt(message, at);
+        if (state === 'visible') counts.visible++;
+        else if (state === 'in-flight') counts.inFlight++;
+        else if (state === 'delayed') counts.delayed++;
+      }
     }
     return counts;
   }
@@ -386,7 +392,16 @@ export class QueueStore {
 
   private changed(queue: Queue): void {
     const now = this.now();
-    queue.messages = queue.messages.filter((message) => message.removedAt === undefined || now - message.removedAt < HISTORY_MS);
+    // What left the queue moves to its history, so that receives and wake-ups look only at what is
+    // still in it; the history is dropped once too old for any metric to read.
+    if (queue.messages.some((message) => message.removedAt !== undefined)) {
+      queue.removed.push(...queue.messages.filter((message) => message.removedAt !== undefined));
+      queue.messages = queue.messages.filter((message) => message.removedAt === undefined);
+    }
+    // Checked at the oldest arrival only: one kept a little longer is read as gone by every metric.
+    if (now - (queue.removed[0]?.removedAt ?? now) >= HISTORY_MS) {
+      queue.removed = queue.removed.filter((message) => now - (message.removedAt ?? now) < HISTORY_MS);
+    }
     for (const listener of this.listeners) listener(queue);
     this.armWake();
   }
@@ -414,10 +429,10 @@ export class QueueStore {
     for (const queue of this.queues.values()) {
       for (const message of queue.messages) {
         if (message.removedAt !== undefined) continue;
-        const span = message.inFlight.at(-1);
-        for (const instant of [message.availableAt, span?.until ?? 0, message.expiresAt]) {
-          if (instant > now && instant < next) next = instant;
-        }
+        const until = message.inFlight.at(-1)?.until ?? 0;
+        if (message.availableAt > now && message.availableAt < next) next = message.availableAt;
+        if (until > now && until < next) next = until;
+        if (message.expiresAt > now && message.expiresAt < next) next = message.expiresAt;
       }
     }
     if (this.wake && this.wake.at === next) return;

@@ -1,13 +1,45 @@
+import type { KMSClientConfig } from '@aws-sdk/client-kms';
 import { ClockRetryStrategy } from './retry-strategy.ts';
 
 /**
- * What every handler's SDK client is built with. A Lambda instance runs one invocation at a time,
- * so the SDK's 50 sockets are plenty on AWS (https); a host that runs thousands of invocations at
- * once in one process (the embedded AWS, plain http on loopback) needs more, or its calls queue.
+ * How the SDK reaches AWS over HTTP. A Lambda instance runs one invocation at a time, so the SDK's
+ * 50 sockets are plenty on AWS (https); a host that runs thousands of invocations at once in one
+ * process (the embedded AWS, plain http on loopback) needs more, or its calls queue.
  */
+function overHttp(): HttpRequestHandlerOptions {
+  return { httpAgent: { keepAlive: true, maxSockets: 1024 } };
+}
+
+interface HttpRequestHandlerOptions {
+  httpAgent: { keepAlive: boolean; maxSockets: number };
+}
+
+/**
+ * A host that runs the handlers in-process may carry their requests itself (the embedded AWS hands
+ * them to its services without a socket), given what the client would otherwise send them with.
+ * On Lambda there is none, and the SDK sends every request over HTTP.
+ */
+export type RequestHandlerHost = (overHttp: HttpRequestHandlerOptions) => NonNullable<KMSClientConfig['requestHandler']>;
+
+// A global slot, as for the clock (see clock.ts): a host may load the handlers through another module instance.
+const slot = Symbol.for('crypto-erasure.request-handler-host');
+type HostSlot = { [slot]?: RequestHandlerHost };
+
+/** What every handler's SDK client is built with. */
 export function clientConfig(retries: { maxAttempts?: number } = {}) {
+  const host = (globalThis as HostSlot)[slot];
   return {
     retryStrategy: new ClockRetryStrategy(retries),
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 1024 } },
+    requestHandler: host ? host(overHttp()) : overHttp(),
+  };
+}
+
+/** Installs `host` for every client built from now on in this process; returns a function that restores the previous one. */
+export function useRequestHandlerHost(host: RequestHandlerHost): () => void {
+  const holder = globalThis as HostSlot;
+  const previous = holder[slot];
+  holder[slot] = host;
+  return () => {
+    holder[slot] = previous;
   };
 }
