@@ -7,6 +7,7 @@ import { notificationPublisher } from './lib/aws/notification-publisher.ts';
 import { readAlertConfig, readKeyPolicy, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
 import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
+import { MIDDY_OPTIONS } from './lib/runtime/middy-options.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
@@ -16,7 +17,7 @@ const publisher = notificationPublisher(new SNSClient(clientConfig()));
 const ledger = openLedger();
 
 /** A schedule (daily by default) → the audit of keys pending deletion and subject aliases. */
-export const handler = middy()
+export const handler = middy(MIDDY_OPTIONS)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(freshLedger())
   .use(failureClassification())

@@ -15,6 +15,7 @@ import { ErasureKeySchema } from './lib/erasure/task-inputs.ts';
 import { forgetRememberedChains } from './lib/ledger/ledger.ts';
 import { now, sleep } from './lib/runtime/clock.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
+import { MIDDY_OPTIONS } from './lib/runtime/middy-options.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
 
@@ -110,7 +111,9 @@ async function eraseOrder(record: SQSRecord): Promise<'done' | 'retry'> {
   }
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse>()
+// Middy's early timeout is off (MIDDY_OPTIONS says why): in a FIFO queue a batch failed by it holds
+// every erasure behind it for the visibility timeout.
+export const handler = middy<SQSEvent, SQSBatchResponse>(MIDDY_OPTIONS)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];

@@ -16,6 +16,7 @@ import { ClosureEventInvalid } from './lib/erasure/errors.ts';
 import { readAlertConfig, readIntakeConfig, readNotificationConfig } from './lib/erasure/settings.ts';
 import { now } from './lib/runtime/clock.ts';
 import { failureClassification, freshLedger } from './lib/runtime/handler.ts';
+import { MIDDY_OPTIONS } from './lib/runtime/middy-options.ts';
 import { openLedger } from './lib/runtime/ledger.ts';
 import { logger } from './lib/runtime/logger.ts';
 import { clientConfig } from './lib/runtime/aws-clients.ts';
@@ -33,7 +34,7 @@ const alertState = alertStateTable(new DynamoDBClient(clientConfig()), readAlert
  * source not allowed). One that breaks the contract is refused with ClosureEventInvalid into the
  * dead-letter queue, once, not retried: refused loudly, never dropped.
  */
-export const handler = middy()
+export const handler = middy(MIDDY_OPTIONS)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(freshLedger())
   .use(failureClassification())

@@ -114,7 +114,7 @@ export class EmbeddedLambda {
     try {
       const invocation = async () => {
         const handler = await this.handler(fn);
-        const result = await runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload));
+        const result = await runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), payload, this.clock));
         // The invocation's modelled duration, on the virtual clock (none unless declared).
         if (this.modelledDurationMs > 0) await this.clock.sleep(this.modelledDurationMs);
         return result;
@@ -143,7 +143,7 @@ export class EmbeddedLambda {
           this.meter?.({ service: 'lambda', operation: 'Invoke', errorCode: fault?.code, input: { FunctionName: fn.arn } });
           if (fault) throw new LambdaFunctionError(`Lambda.${fault.code}`, fault.message, []);
           const handler = await this.handler(fn);
-          return runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), event));
+          return runInvocation(this.invocations, randomUUID(), () => invokeForResult(handler, asLocalFunction(fn), event, this.clock));
         },
       };
       const source = new SqsEventSource({
@@ -291,5 +291,5 @@ export class EmbeddedLambda {
 }
 
 function asLocalFunction(fn: LocalFunctionDeployment): LocalFunction {
-  return { key: fn.key, functionName: fn.functionName, handler: fn.handler, arn: fn.arn };
+  return { key: fn.key, functionName: fn.functionName, handler: fn.handler, arn: fn.arn, timeoutSeconds: fn.timeoutSeconds };
 }

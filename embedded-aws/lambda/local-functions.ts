@@ -17,7 +17,16 @@ export interface LocalFunction {
   /** `functions/resolve-keys.handler`: a module path without extension, then the export. */
   handler: string;
   arn: string;
+  /** The function's timeout as deployed (serverless.yml's `timeout`); 30 seconds when not given. */
+  timeoutSeconds?: number;
 }
+
+/** The clock an invocation's time runs on: the embedded AWS's virtual clock, or the system's. */
+export interface InvocationClock {
+  now(): Date;
+}
+
+const systemClock: InvocationClock = { now: () => new Date() };
 
 export function functionArn(region: string, accountId: string, functionName: string): string {
   return `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
@@ -43,8 +52,15 @@ export async function loadHandler(projectRoot: string, handler: string, instance
   return exported as LambdaHandler;
 }
 
-export function lambdaContext(fn: LocalFunction, timeoutMs = 30_000): Context {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * The context of one invocation. Its remaining time is the function's own timeout less the time
+ * the invocation has taken, on the clock the invocation runs on: the embedded AWS's clock is
+ * virtual, so a handler that reads it (Middy's early timeout does, before every handler) sees the
+ * time Lambda would give it, not the host's wall clock, which a busy simulation spends much faster.
+ */
+export function lambdaContext(fn: LocalFunction, clock: InvocationClock = systemClock): Context {
+  const nowMs = () => clock.now().getTime();
+  const deadline = nowMs() + (fn.timeoutSeconds ?? 30) * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: fn.functionName,
@@ -54,7 +70,7 @@ export function lambdaContext(fn: LocalFunction, timeoutMs = 30_000): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${fn.functionName}`,
     logStreamName: 'embedded',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - nowMs()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -84,10 +100,10 @@ export class LambdaFunctionError extends Error {
 }
 
 /** Invokes a handler synchronously (RequestResponse), as a Step Functions Lambda task does. */
-export async function invokeForResult(handler: LambdaHandler, fn: LocalFunction, payload: unknown): Promise<unknown> {
+export async function invokeForResult(handler: LambdaHandler, fn: LocalFunction, payload: unknown, clock?: InvocationClock): Promise<unknown> {
   try {
     // A JSON round trip, as over the wire: the handler gets no shared references, and returns JSON.
-    const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), lambdaContext(fn));
+    const result = await handler(JSON.parse(JSON.stringify(payload ?? null)), lambdaContext(fn, clock));
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   } catch (error) {
     throw LambdaFunctionError.from(error);

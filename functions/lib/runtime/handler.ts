@@ -6,6 +6,7 @@ import type * as z from './zod.ts';
 import { classifyFailure } from '../aws/failures.ts';
 import { forgetRememberedChains } from '../ledger/ledger.ts';
 import { logger } from './logger.ts';
+import { MIDDY_OPTIONS } from './middy-options.ts';
 
 /**
  * The shape every state machine task shares: Powertools context and correlation keys on every log
@@ -16,7 +17,7 @@ export function erasureTask<Schema extends z.ZodMiniType, Result>(
   schema: Schema,
   task: (input: z.infer<Schema>, context: Context) => Promise<Result>,
 ) {
-  return middy<z.infer<Schema>, Result>()
+  return middy<z.infer<Schema>, Result>(MIDDY_OPTIONS)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(freshLedger())
     .use(correlationKeys())
@@ -30,7 +31,7 @@ export function erasureTask<Schema extends z.ZodMiniType, Result>(
  * the event's id), the event parsed against its schema, AWS failures renamed as for a task.
  */
 export function eventHandler<Schema extends z.ZodMiniType, Result>(schema: Schema, handle: (event: z.infer<Schema>) => Promise<Result>) {
-  return middy<z.infer<Schema>, Result>()
+  return middy<z.infer<Schema>, Result>(MIDDY_OPTIONS)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(freshLedger())
     .use(failureClassification())

@@ -298,6 +298,22 @@ describe('an SQS event source on a standard queue', () => {
     expect(batches.map((batch) => batch.length)).toEqual([3, 12]);
   });
 
+  it("gives each invocation its function's timeout on the virtual clock, however long the host takes", async () => {
+    // Middy's early timeout reads getRemainingTimeInMillis: a context on the host's clock timed the
+    // key erasure worker out while a busy simulation spent wall-clock seconds in one virtual instant.
+    const remaining: number[] = [];
+    scriptWorker(async (_event, context) => {
+      remaining.push(context.getRemainingTimeInMillis());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      remaining.push(context.getRemainingTimeInMillis());
+    });
+    const worker = await deployWorker({ fifo: false, fn: { timeout: 20 } });
+    await sendBatch(worker, ['slow on the host']);
+    await worker.quiet();
+
+    expect(remaining).toEqual([20_000, 20_000]);
+  });
+
   it('stops polling when Lambda closes', async () => {
     const batches: string[][] = [];
     scriptWorker(async (event) => {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
 import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { invoke } from '../../support/invoke.ts';
+import { lambdaContext } from '../../support/lambda-context.ts';
 import { KmsDouble, arnOf, invalidState, throttled, type KeyRecord } from '../../support/kms-double.ts';
 import { mockLedgerTable } from '../../support/ledger-mock.ts';
 import { ACCOUNT_ID, REGION, erasureRequestFor, useFunctionEnvironment } from '../../support/settings.ts';
@@ -117,6 +118,18 @@ describe('eraseKeys', () => {
     ]);
     expect(answer?.firstCheckAt).toBe(wholeSecondsAfter(second.deletionDate?.getTime() ?? 0));
     expect(ledger.eventTypes(erasureRequestFor('user-1').subjectFingerprint)).toEqual(['KeyDisabled', 'KeyDeletionScheduled', 'KeyDisabled', 'KeyDeletionScheduled']);
+  });
+
+  it('sets no host timer from the remaining time: the batch is not failed while the erasures are answered', async () => {
+    const keys = ['user-1', 'user-2'].map((subjectId) => kms.addKey({ subjectId }));
+    const event: SQSEvent = { Records: keys.map((key, index) => keyErasureMessage(`user-${index + 1}`, [key])) };
+    // Where time is virtual the host's clock runs on while Lambda's stands still: as if none were left.
+    const context = { ...lambdaContext('crypto-erasure-test-eraseKeys'), getRemainingTimeInMillis: () => 0 };
+
+    const response = (await eraseKeys(event, context)) as SQSBatchResponse;
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect([...answers().keys()]).toEqual(['token-user-1', 'token-user-2']);
   });
 
   it('schedules with the configured waiting period, the first check due at the deletion date', async () => {
