@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { EmbeddedEventBridge } from '../../../embedded-aws/eventbridge/index.ts';
 import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
+import { refusalOf, type Refusal } from '../../support/refusal.ts';
 
 // Each case answers as AWS answers, and says where AWS's answer was read:
 //   [reference] EventBridge API Reference (PutEvents, PutRule, PutTargets, TestEventPattern) and the
@@ -53,21 +54,6 @@ async function startEventBridge(): Promise<EventBridgeClient> {
   return client;
 }
 
-interface Refusal {
-  name: string;
-  status: number | undefined;
-  message: string;
-}
-
-async function refusalOf(call: Promise<unknown>): Promise<Refusal> {
-  try {
-    await call;
-  } catch (error) {
-    const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name, status: $metadata?.httpStatusCode, message };
-  }
-  throw new Error('the call succeeded; AWS refuses it');
-}
 
 async function patternRefusal(client: EventBridgeClient, pattern: object | string): Promise<Refusal> {
   const text = typeof pattern === 'string' ? pattern : JSON.stringify(pattern);

@@ -15,6 +15,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRANSITION_MS } from '../../../embedded-aws/kms/key-transitions.ts';
 import { ACCOUNT_ID, HOME_REGION, REPLICA_REGION, createKey, kmsForThisFile } from './kms-harness.ts';
+import { refusalOf } from '../../support/refusal.ts';
 
 /**
  * Answers the embedded KMS must give exactly as AWS gives them: error name, HTTP status and message.
@@ -23,21 +24,6 @@ import { ACCOUNT_ID, HOME_REGION, REPLICA_REGION, createKey, kmsForThisFile } fr
  */
 const harness = kmsForThisFile();
 
-interface Refusal {
-  name: string;
-  status: number | undefined;
-  message: string;
-}
-
-async function refusalOf(call: Promise<unknown>): Promise<Refusal> {
-  try {
-    await call;
-  } catch (error) {
-    const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: failure.name, status: failure.$metadata?.httpStatusCode, message: failure.message };
-  }
-  throw new Error('the call succeeded');
-}
 
 function tags(count: number, make = (index: number): Tag => ({ TagKey: `key${index}`, TagValue: `value${index}` })): Tag[] {
   return Array.from({ length: count }, (_, index) => make(index));

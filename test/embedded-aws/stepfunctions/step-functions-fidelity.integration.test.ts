@@ -16,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
 import { EmbeddedStepFunctions } from '../../../embedded-aws/stepfunctions/embedded-step-functions.ts';
+import { refusalOf } from '../../support/refusal.ts';
 
 // Sources cited below:
 // [recorded] localstack/localstack tests/aws/services/stepfunctions/v2/test_sfn_api.snapshot.json and
@@ -50,12 +51,6 @@ afterEach(async () => {
   await server.close();
 });
 
-/** What the SDK surfaces of a refused call: the error's name, HTTP status and message. */
-async function refusal(call: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  const error = (await call.then(() => undefined, (failure: unknown) => failure)) as { name: string; message: string; $metadata?: { httpStatusCode?: number } } | undefined;
-  if (!error) throw new Error('the call succeeded');
-  return { name: error.name, status: error.$metadata?.httpStatusCode, message: error.message };
-}
 
 async function createMachine(name: string, definition: unknown = passThrough): Promise<string> {
   const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: ROLE }));
@@ -158,7 +153,7 @@ describe('malformed ARNs', () => {
   it('answers InvalidArn for a string that is no ARN', async () => {
     // Observed on AWS: list_executions(stateMachineArn="abc") -> "Invalid Arn: 'Invalid ARN prefix: abc'"
     // (lmmx/botodto README.md); the same wording for DescribeExecution given an undecoded ARN.
-    expect(await refusal(sfn.send(new ListExecutionsCommand({ stateMachineArn: 'abc' })))).toEqual({
+    expect(await refusalOf(sfn.send(new ListExecutionsCommand({ stateMachineArn: 'abc' })))).toEqual({
       name: 'InvalidArn',
       status: 400,
       message: "Invalid Arn: 'Invalid ARN prefix: abc'",
@@ -166,7 +161,7 @@ describe('malformed ARNs', () => {
   });
 
   it('answers InvalidArn for an execution named by something else', async () => {
-    expect(await refusal(sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })))).toEqual({
+    expect(await refusalOf(sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })))).toEqual({
       name: 'InvalidArn',
       status: 400,
       message: "Invalid Arn: 'Invalid ARN prefix: not-an-arn'",
@@ -177,7 +172,7 @@ describe('malformed ARNs', () => {
     // Observed on AWS (a test in an AWS Landing Zone solution): StartExecution with an execution ARN ->
     // "Invalid Arn: 'Resource type not valid in this context: execution'".
     const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:deployed:one`;
-    expect(await refusal(sfn.send(new StartExecutionCommand({ stateMachineArn })))).toEqual({
+    expect(await refusalOf(sfn.send(new StartExecutionCommand({ stateMachineArn })))).toEqual({
       name: 'InvalidArn',
       status: 400,
       message: "Invalid Arn: 'Resource type not valid in this context: execution'",
@@ -188,7 +183,7 @@ describe('malformed ARNs', () => {
 describe('request validation', () => {
   it('refuses a page size over 1000', async () => {
     // [model] PageSize @range(min 0, max 1000); the AWS framework's ValidationException wording.
-    expect(await refusal(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, maxResults: 1001 })))).toEqual({
+    expect(await refusalOf(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, maxResults: 1001 })))).toEqual({
       name: 'ValidationException',
       status: 400,
       message: "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000",
@@ -197,7 +192,7 @@ describe('request validation', () => {
 
   it('refuses a negative page size', async () => {
     // [model] PageSize min 0.
-    expect(await refusal(sfn.send(new GetExecutionHistoryCommand({ executionArn: `${DEPLOYED.replace('stateMachine', 'execution')}:x`, maxResults: -1 })))).toEqual({
+    expect(await refusalOf(sfn.send(new GetExecutionHistoryCommand({ executionArn: `${DEPLOYED.replace('stateMachine', 'execution')}:x`, maxResults: -1 })))).toEqual({
       name: 'ValidationException',
       status: 400,
       message: "1 validation error detected: Value '-1' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 0",
@@ -214,7 +209,7 @@ describe('request validation', () => {
 
   it('refuses a status filter that is no execution status', async () => {
     // [model] ExecutionStatus enum; the order of the set as AWS prints it (localstack's provider and a user's paste of AWS's message).
-    expect(await refusal(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, statusFilter: 'DONE' as ExecutionStatus })))).toEqual({
+    expect(await refusalOf(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, statusFilter: 'DONE' as ExecutionStatus })))).toEqual({
       name: 'ValidationException',
       status: 400,
       message:
@@ -225,7 +220,7 @@ describe('request validation', () => {
   it('refuses PENDING_REDRIVE for a state machine', async () => {
     // [reference] ListExecutions: "If you provide a stateMachineArn and a PENDING_REDRIVE statusFilter, the API returns a
     // validation exception." AWS's wording is not documented: only the error and status are asserted.
-    expect(await refusal(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, statusFilter: 'PENDING_REDRIVE' })))).toMatchObject({
+    expect(await refusalOf(sfn.send(new ListExecutionsCommand({ stateMachineArn: DEPLOYED, statusFilter: 'PENDING_REDRIVE' })))).toMatchObject({
       name: 'ValidationException',
       status: 400,
     });
@@ -234,7 +229,7 @@ describe('request validation', () => {
   it('refuses an execution name over 80 characters as a broken constraint', async () => {
     // [model] Name @length(min 1, max 80).
     const name = 'n'.repeat(81);
-    expect(await refusal(sfn.send(new StartExecutionCommand({ stateMachineArn: DEPLOYED, name })))).toEqual({
+    expect(await refusalOf(sfn.send(new StartExecutionCommand({ stateMachineArn: DEPLOYED, name })))).toEqual({
       name: 'ValidationException',
       status: 400,
       message: `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80`,
@@ -270,20 +265,20 @@ describe('state machines created through the API', () => {
   it('answers StateMachineAlreadyExists for the name with another definition', async () => {
     // [recorded] test_create_duplicate_sm_name: "State Machine Already Exists: '<arn>'", HTTP 400.
     const arn = await createMachine('taken');
-    expect(await refusal(createMachine('taken', waitAnHour))).toEqual({ name: 'StateMachineAlreadyExists', status: 400, message: `State Machine Already Exists: '${arn}'` });
+    expect(await refusalOf(createMachine('taken', waitAnHour))).toEqual({ name: 'StateMachineAlreadyExists', status: 400, message: `State Machine Already Exists: '${arn}'` });
   });
 
   it('answers InvalidDefinition with the validation error code', async () => {
     // [recorded] test_create_delete_invalid_sm: "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are
     // required: [States] at /'". The code is AWS's; the detail after it is asl-validator's wording.
-    const failure = await refusal(createMachine('no-states', { StartAt: 'Nowhere' }));
+    const failure = await refusalOf(createMachine('no-states', { StartAt: 'Nowhere' }));
     expect(failure).toMatchObject({ name: 'InvalidDefinition', status: 400 });
     expect(failure.message).toMatch(/^Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: .*'$/);
   });
 
   it('answers InvalidDefinition for a transition to no state', async () => {
     // asl-validator's codes are AWS's: MISSING_TRANSITION_TARGET names the state nobody defined.
-    const failure = await refusal(createMachine('dangling', { StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' } } }));
+    const failure = await refusalOf(createMachine('dangling', { StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' } } }));
     expect(failure).toMatchObject({ name: 'InvalidDefinition', status: 400 });
     expect(failure.message).toMatch(/^Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: .*B/);
   });
@@ -291,7 +286,7 @@ describe('state machines created through the API', () => {
   it('answers InvalidName for a name with a forbidden character', async () => {
     // [reference] CreateStateMachine.name must not contain white space (among others); the message wording
     // "Invalid Name: '<name>'" is the one getmoto/moto and localstack give (not recorded against AWS).
-    expect(await refusal(createMachine('has space'))).toEqual({ name: 'InvalidName', status: 400, message: "Invalid Name: 'has space'" });
+    expect(await refusalOf(createMachine('has space'))).toEqual({ name: 'InvalidName', status: 400, message: "Invalid Name: 'has space'" });
   });
 
   it('runs a changed definition in executions started after UpdateStateMachine', async () => {
@@ -316,7 +311,7 @@ describe('state machines created through the API', () => {
   it('answers MissingRequiredParameter for an update that changes nothing', async () => {
     // [recorded] test_create_update_state_machine_base_update_none, HTTP 400.
     const stateMachineArn = await createMachine('unchanged');
-    expect(await refusal(sfn.send(new UpdateStateMachineCommand({ stateMachineArn })))).toEqual({
+    expect(await refusalOf(sfn.send(new UpdateStateMachineCommand({ stateMachineArn })))).toEqual({
       name: 'MissingRequiredParameter',
       status: 400,
       message: 'Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified',
@@ -329,7 +324,7 @@ describe('state machines created through the API', () => {
     await sfn.send(new DeleteStateMachineCommand({ stateMachineArn }));
     const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
     expect(stateMachines.map((machine) => machine.stateMachineArn)).toEqual([DEPLOYED]);
-    expect(await refusal(sfn.send(new DescribeStateMachineCommand({ stateMachineArn })))).toEqual({
+    expect(await refusalOf(sfn.send(new DescribeStateMachineCommand({ stateMachineArn })))).toEqual({
       name: 'StateMachineDoesNotExist',
       status: 400,
       message: `State Machine Does Not Exist: '${stateMachineArn}'`,
