@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { useRequestHandlerHost } from '../functions/lib/runtime/aws-clients.ts';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
 import { Activity } from './activity.ts';
@@ -8,14 +7,17 @@ import { EmbeddedCloudWatch, SqsMetrics, StepFunctionsMetrics } from './cloudwat
 import { clockSnapshot, DataDirectory, resumedStart, type ClockSnapshot } from './data-directory.ts';
 import { planDeployment, type LocalDeployment } from './deployment/local-deployment.ts';
 import { printServerlessConfig } from './deployment/serverless-print.ts';
-import { deployTables, EmbeddedDynamoDb } from './dynamodb/index.ts';
-import { EmbeddedEventBridge, TargetInvocationError, targetInput, type EventBridgeEvent, type FailedDelivery, type RuleTarget } from './eventbridge/embedded-event-bridge.ts';
+import { EmbeddedDynamoDb } from './dynamodb/index.ts';
+import { deliverToTarget } from './event-targets.ts';
+import { EmbeddedEventBridge, type FailedDelivery } from './eventbridge/embedded-event-bridge.ts';
+import { setFunctionEnvironment } from './function-environment.ts';
 import { EmbeddedKms, type KmsSnapshot } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
 import { InProcessTransport, type InProcessEndpoint } from './lambda/in-process-transport.ts';
-import { MAX_CONCURRENCY, concurrentInvocationStore } from './lambda/invocation-store.ts';
+import { concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
 import { metered, type RequestMeter } from './request-meter.ts';
+import { deployResources } from './resource-deployment.ts';
 import { EmbeddedAwsServer } from './server.ts';
 import { EmbeddedSns } from './sns/embedded-sns.ts';
 import { EmbeddedSqs, type QueueMessageView } from './sqs/index.ts';
@@ -346,31 +348,9 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   const endpoint = await server.listen();
   listening = endpoint;
 
-  const context: RequestContext = { region, accountId, accessKeyId: EMBEDDED_CREDENTIALS.accessKeyId, requestId: randomUUID() };
-  for (const topic of deployment.topics) await sns.handle('CreateTopic', { Action: 'CreateTopic', Name: topic.name }, context);
-  for (const bus of deployment.eventBuses) await events.handle('CreateEventBus', { Name: bus.name }, context);
-  for (const queue of deployment.queues) queues.deployQueue({ region, accountId }, queue.name, queue.attributes);
-  for (const rule of deployment.rules) {
-    events.addRule({
-      region,
-      accountId,
-      name: rule.name,
-      eventBusName: rule.eventBusName,
-      eventPattern: rule.pattern,
-      scheduleExpression: rule.scheduleExpression,
-      state: rule.state,
-      description: rule.description,
-      targets: rule.targets,
-    });
-  }
-  for (const machine of deployment.stateMachines) stepFunctions.registerStateMachine(machine.arn, machine.definition, machine.type);
-  for (const alarm of deployment.alarms) alarms.deployAlarm(alarm);
-  // A key kept in the data directory is reused: the planned key ID is the same at every start.
-  for (const key of deployment.kmsKeys) kms.deployKey({ region, accountId }, key);
-  for (const alias of deployment.kmsAliases) await kms.deployAlias({ region, accountId }, alias.aliasName, alias.targetKeyId);
-  await deployTables(new DynamoDBClient({ endpoint, region, credentials: EMBEDDED_CREDENTIALS }), deployment.tables);
+  await deployResources(deployment, { kms, sns, events, stepFunctions, queues, alarms }, { endpoint, region, accountId, credentials: EMBEDDED_CREDENTIALS });
 
-  const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, options.environment ?? {});
+  const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, EMBEDDED_CREDENTIALS, options.environment ?? {});
   const restoreTime = useTimeSource({ now: () => clock.now(), sleep: (ms) => clock.sleep(ms) });
   // The functions' SDK clients hand their requests to the server in-process: the same requests,
   // signed and metered as over loopback, without a socket's cost (see in-process-transport.ts).
@@ -386,73 +366,4 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   lambda.startEventSources(deployment.eventSourceMappings, queues);
 
   return new EmbeddedAws({ endpoint, clock, deployment, kms, sns, events, stepFunctions, lambda, queues, alarms, dynamodb, activity, server, dataDirectory, restoreTime, restoreEnvironment, restoreTransport });
-}
-
-/**
- * The functions share this process, so their environments are merged into it: serverless.yml's
- * provider-wide settings plus each function's own. Two functions that need different values for
- * one variable cannot share a process, and are refused rather than silently given one of them.
- */
-function setFunctionEnvironment(deployment: LocalDeployment, endpoint: string, overrides: Record<string, string>): () => void {
-  const merged: Record<string, string> = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: deployment.region,
-    AWS_DEFAULT_REGION: deployment.region,
-    AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
-    AWS_LAMBDA_MAX_CONCURRENCY: MAX_CONCURRENCY,
-  };
-  // A queue's Ref is AWS's URL for it, but SDK v3's SQS client sends each call to its QueueUrl's
-  // host unless the client itself is given an endpoint (AWS_ENDPOINT_URL does not count): a handler
-  // would reach AWS. Locally the queue's URL is the embedded endpoint's, as GetQueueUrl gives it.
-  const localQueueUrls = (value: string) =>
-    deployment.queues.reduce((text, queue) => text.replaceAll(queue.url, `${endpoint}/${deployment.accountId}/${queue.name}`), value);
-  const owner: Record<string, string> = {};
-  for (const fn of deployment.functions) {
-    for (const [name, declared] of Object.entries(fn.environment)) {
-      const value = localQueueUrls(declared);
-      if (name in owner && merged[name] !== value) {
-        throw new Error(`functions ${owner[name]} and ${fn.key} set ${name} differently; the embedded AWS runs them in one process`);
-      }
-      owner[name] = fn.key;
-      merged[name] = value;
-    }
-  }
-  Object.assign(merged, overrides);
-  const previous = Object.fromEntries([...Object.keys(merged), 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].map((name) => [name, process.env[name]]));
-  // Credentials from the machine would be sent to loopback only, but must never be used by mistake.
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-  Object.assign(process.env, merged);
-  return () => {
-    for (const [name, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
-
-async function deliverToTarget(
-  target: RuleTarget,
-  event: EventBridgeEvent,
-  services: { lambda: EmbeddedLambda; stepFunctions: EmbeddedStepFunctions; sns: EmbeddedSns; region: string; accountId: string; meter: RequestMeter | undefined },
-): Promise<void> {
-  const context: RequestContext = { region: services.region, accountId: services.accountId, accessKeyId: 'events.amazonaws.com', requestId: randomUUID() };
-  const input = targetInput(target, event);
-  if (target.Arn.startsWith('arn:aws:lambda:')) {
-    if (!services.lambda.has(target.Arn)) throw new TargetInvocationError('ResourceNotFoundException', `Function not found: ${target.Arn}`, { retryable: false });
-    services.lambda.invokeAsync(target.Arn, input);
-    return;
-  }
-  if (target.Arn.includes(':states:')) {
-    const start = { stateMachineArn: target.Arn, input: JSON.stringify(input) };
-    await metered(services.meter, { service: 'states', operation: 'StartExecution', input: start }, () => services.stepFunctions.handle('StartExecution', start, context));
-    return;
-  }
-  if (target.Arn.startsWith('arn:aws:sns:')) {
-    const publish = { Action: 'Publish', TopicArn: target.Arn, Message: JSON.stringify(input) };
-    await metered(services.meter, { service: 'sns', operation: 'Publish', input: publish }, () => services.sns.handle('Publish', publish, context));
-    return;
-  }
-  throw new TargetInvocationError('UnsupportedTarget', `the embedded EventBridge cannot deliver to ${target.Arn}`, { retryable: false });
 }

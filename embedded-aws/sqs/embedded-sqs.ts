@@ -9,8 +9,11 @@ import {
   type WireAnswer,
   type WireRequest,
 } from '../protocol.ts';
-import { createQueue, deleteByReceipt, QUEUE_OPERATIONS, renderMessage, type SqsBackend } from './queue-operations.ts';
-import { isFifo, QueueStore, type Queue, type QueueScope } from './queue-store.ts';
+import { deleteByReceipt, MESSAGE_OPERATIONS, renderMessage } from './message-operations.ts';
+import { createQueue, QUEUE_OPERATIONS } from './queue-operations.ts';
+import { QueueStore } from './queue-store.ts';
+import type { SqsBackend, SqsOperation } from './sqs-backend.ts';
+import { isFifo, type Queue, type QueueScope } from './sqs-model.ts';
 import { queryErrorBody, queryInput, queryResponse } from './query-protocol.ts';
 import { queryCodeOf, SqsError } from './wire-format.ts';
 
@@ -51,6 +54,10 @@ export interface ReceivedQueueMessage {
   MD5OfMessageAttributes?: string;
   MessageAttributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
 }
+
+// A Map, not an object: an action named `constructor` or `toString` is an unsupported operation, not
+// a method of Object.prototype.
+const OPERATIONS = new Map<string, SqsOperation>(Object.entries({ ...QUEUE_OPERATIONS, ...MESSAGE_OPERATIONS }));
 
 // Long polling may not outlast a client's patience: WaitTimeSeconds is at most 20 (API Reference).
 const MAX_WAIT_MS = 20_000;
@@ -117,7 +124,7 @@ export class EmbeddedSqs implements HttpJsonService, QueryService {
   }
 
   async call(operation: string, input: JsonObject, context: RequestContext): Promise<JsonObject> {
-    const run = QUEUE_OPERATIONS[operation];
+    const run = OPERATIONS.get(operation);
     if (!run) throw new SqsError('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', `The embedded SQS does not implement ${operation}.`);
     const fault = this.faults?.({ service: 'sqs', operation, input, region: context.region });
     if (fault) throw fault;

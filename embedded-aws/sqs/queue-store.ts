@@ -4,45 +4,10 @@
  * clock; a message keeps the spans it was in flight and when it left the queue, so
  * ApproximateNumberOfMessagesVisible can be read at any recent instant, as CloudWatch samples it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-
-export interface MessageAttributeValue {
-  DataType: string;
-  StringValue?: string;
-  BinaryValue?: Buffer;
-}
-
-export interface QueuedMessage {
-  messageId: string;
-  body: string;
-  attributes: Record<string, MessageAttributeValue>;
-  senderId: string;
-  sentAt: number;
-  /** When DelaySeconds has passed and the message can first be received. */
-  availableAt: number;
-  /** When MessageRetentionPeriod has passed and SQS deletes the message. */
-  expiresAt: number;
-  receiveCount: number;
-  firstReceivedAt?: number;
-  /** Each receive hides the message from `from` until `until` (moved by ChangeMessageVisibility). */
-  inFlight: { from: number; until: number }[];
-  /** Deleted, purged, expired or moved to a dead-letter queue: kept a while for the metrics of past instants. */
-  removedAt?: number;
-  /** The message group: required on a FIFO queue, optional on a standard one (fair queues). */
-  groupId?: string;
-  /** FIFO queues: the deduplication ID given, or the body's SHA-256 under content-based deduplication. */
-  deduplicationId?: string;
-  /** FIFO queues: a large, increasing, non-consecutive number, as SQS gives it (decimal text). */
-  sequenceNumber?: string;
-  /** A message a redrive policy moved here: the queue it came from. */
-  deadLetterSourceArn?: string;
-  /**
-   * When the message came into this queue, if not when it was sent: a standard queue's message moved
-   * to a dead-letter queue keeps its SentTimestamp (and so its expiry) but arrives there later.
-   */
-  arrivedAt?: number;
-}
+import { parseReceiptHandle, receiptHandle, type ReceiptLookup } from './receipt-handles.ts';
+import { isFifo, QUEUE_ATTRIBUTE_DEFAULTS, redrivePolicyOf, type MessageAttributeValue, type Queue, type QueuedMessage, type QueueScope } from './sqs-model.ts';
 
 /** A message as SendMessage gives it to the store. */
 export interface OutgoingMessage {
@@ -61,86 +26,12 @@ export interface SendOutcome {
   duplicate: boolean;
 }
 
-export interface Queue {
-  name: string;
-  arn: string;
-  accountId: string;
-  region: string;
-  /** Queue attributes as SQS names and renders them, values as strings. */
-  attributes: Record<string, string>;
-  tags: Record<string, string>;
-  createdAt: number;
-  lastModifiedAt: number;
-  /** The messages in the queue (any removed since the last change excepted). */
-  messages: QueuedMessage[];
-  /** Messages that left the queue, kept a while for the metrics of past instants. */
-  removed: QueuedMessage[];
-  lastPurgedAt?: number;
-  /** FIFO queues: the deduplication IDs sent within the interval, oldest first, with the first send's answer. */
-  deduplication: Map<string, { messageId: string; sequenceNumber: string; sentAt: number }>;
-  lastSequenceNumber: bigint;
-}
-
-export interface QueueScope {
-  accountId: string;
-  region: string;
-}
-
-/** Whose receipt a receipt handle is: the queue, the message, and which of its receives. */
-interface Receipt {
-  queueArn: string;
-  messageId: string;
-  receive: number;
-}
-
-export type ReceiptLookup =
-  | { kind: 'current'; message: QueuedMessage }
-  /** A well-formed handle of an earlier receive, or of a message no longer in the queue. */
-  | { kind: 'stale'; message?: QueuedMessage }
-  | { kind: 'invalid' };
-
-export const QUEUE_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
-  DelaySeconds: '0',
-  MaximumMessageSize: '1048576',
-  MessageRetentionPeriod: '345600',
-  ReceiveMessageWaitTimeSeconds: '0',
-  VisibilityTimeout: '30',
-  // SSE-SQS is on for queues created since 2022 unless turned off.
-  SqsManagedSseEnabled: 'true',
-};
-
-/** A FIFO queue's attributes when CreateQueue does not set them. */
-export const FIFO_ATTRIBUTE_DEFAULTS: Readonly<Record<string, string>> = {
-  FifoQueue: 'true',
-  ContentBasedDeduplication: 'false',
-  DeduplicationScope: 'queue',
-  FifoThroughputLimit: 'perQueue',
-};
-
 // CloudWatch evaluates alarms over at most a day of datapoints; what left a queue longer ago than
 // that no longer counts anywhere.
 const HISTORY_MS = 2 * 86_400_000;
 // "Any messages sent with the same message deduplication ID are accepted successfully but aren't
 // delivered during the 5-minute deduplication interval" (SQS API Reference, SendMessage).
 const DEDUPLICATION_INTERVAL_MS = 5 * 60_000;
-
-export function isFifo(queue: Queue): boolean {
-  return queue.attributes.FifoQueue === 'true';
-}
-
-/** A queue's RedrivePolicy, when it has a well-formed one. */
-export function redrivePolicyOf(queue: Queue): { deadLetterTargetArn: string; maxReceiveCount: number } | undefined {
-  const declared = queue.attributes.RedrivePolicy;
-  if (!declared) return undefined;
-  try {
-    const policy = JSON.parse(declared) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
-    const maxReceiveCount = Number(policy.maxReceiveCount);
-    if (typeof policy.deadLetterTargetArn !== 'string' || !Number.isInteger(maxReceiveCount)) return undefined;
-    return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount };
-  } catch {
-    return undefined;
-  }
-}
 
 export class QueueStore {
   private readonly queues = new Map<string, Queue>();
@@ -464,20 +355,4 @@ function stateAt(message: QueuedMessage, at: number): MessageState {
   if (at < (message.arrivedAt ?? message.sentAt) || (message.removedAt !== undefined && at >= message.removedAt) || at >= message.expiresAt) return 'gone';
   if (at < message.availableAt) return 'delayed';
   return message.inFlight.some((span) => span.from <= at && at < span.until) ? 'in-flight' : 'visible';
-}
-
-/** Opaque to clients, as SQS's are; it names the queue, the message and which receive it came from. */
-function receiptHandle(receipt: Receipt): string {
-  const text = JSON.stringify([receipt.queueArn, receipt.messageId, receipt.receive, randomBytes(6).toString('hex')]);
-  return Buffer.from(text).toString('base64');
-}
-
-function parseReceiptHandle(handle: string): Receipt | undefined {
-  try {
-    const [queueArn, messageId, receive] = JSON.parse(Buffer.from(handle, 'base64').toString('utf8')) as unknown[];
-    if (typeof queueArn !== 'string' || typeof messageId !== 'string' || typeof receive !== 'number') return undefined;
-    return { queueArn, messageId, receive };
-  } catch {
-    return undefined;
-  }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AwsServiceError, type JsonObject } from '../protocol.ts';
-import type { MessageAttributeValue } from './queue-store.ts';
+import type { MessageAttributeValue } from './sqs-model.ts';
 
 /**
  * An SQS error: `code` is the JSON protocol's shape name (QueueDoesNotExist), `queryCode` the
