@@ -301,4 +301,13 @@ describe('the embedded SQS over the query protocol', () => {
     expect(status).toBe(400);
     expect(xml).toContain('<Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist.</Message><Detail/></Error>');
   });
+
+  it.each(['constructor', 'toString', 'hasOwnProperty'])('answers an action named %s as an unsupported operation, not as a method of every object', async (action) => {
+    const { endpoint } = await startSqs();
+
+    const { status, xml } = await query(endpoint, { Action: action });
+
+    expect(status).toBe(400);
+    expect(xml).toContain('<Code>AWS.SimpleQueueService.UnsupportedOperation</Code>');
+  });
 });
