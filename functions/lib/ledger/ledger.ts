@@ -68,6 +68,18 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
     }
     return entry;
   };
+  // The erasure's summary item is a projection of its entries. Most entries (a key disabled, a
+  // notification sent) leave it as it was: put only when it changes, it costs a write per step that
+  // matters instead of one per entry. A summary missed by a crash after the append is put by the
+  // erasure's next change, and every erasure ends with one (verified, cancelled, failed, ended); it
+  // can also be rebuilt from the entries at any time.
+  const summarise = async (subject: string, erasure: string, chain: LedgerEntry[], asOfSequence: number, before: LedgerEntry[]) => {
+    const summary = foldErasures(subject, chain).find((candidate) => candidate.erasure === erasure);
+    if (!summary) return;
+    const previous = foldErasures(subject, before).find((candidate) => candidate.erasure === erasure);
+    if (previous && JSON.stringify(previous) === JSON.stringify(summary)) return;
+    await table.putErasureSummary(subject, summary, asOfSequence);
+  };
   // A remembered chain is a prefix of the true one (the chain only grows), so it is safe to append
   // from: if others have written since, the sequence number is taken, the append fails, and the
   // chain is read again. It spares a read before each write; reads for decisions are always fresh.
@@ -114,10 +126,7 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
         if (await table.append(entry)) {
           const chain = [...entries, entry];
           remember(subject, chain);
-          if (erasure) {
-            const summary = foldErasures(subject, chain).find((candidate) => candidate.erasure === erasure);
-            if (summary) await table.putErasureSummary(subject, summary, entry.sequence);
-          }
+          if (erasure) await summarise(subject, erasure, chain, entry.sequence, entries);
           return indexed(entry);
         }
         // Another writer took this place in the chain: read the chain again and retry, after a

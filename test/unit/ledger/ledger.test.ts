@@ -73,6 +73,26 @@ describe('the erasure ledger', () => {
     expect(ledger.table.summaries.get(`${subject}/erasure-b`)).toMatchObject({ status: 'running', keys: ['arn:k-1'], closureEventId: 'e-1' });
   });
 
+  it('puts the summary again only when an event changes it: a key disabled or a notification sent leaves it as it was', async () => {
+    const ledger = ledgerDouble();
+    let puts = 0;
+    const put = ledger.table.putErasureSummary.bind(ledger.table);
+    ledger.table.putErasureSummary = (...args) => {
+      puts++;
+      return put(...args);
+    };
+    await ledger.record(subject, erasure, { type: 'ErasureStarted', eventId: 'e-1', executionName: 'erasure-b' });
+    await ledger.record(subject, erasure, { type: 'KeysResolved', keys: [{ keyArn: 'arn:k-1', keyId: 'k-1', origin: 'AWS_KMS', multiRegion: false, keyState: 'Enabled' }] });
+    expect(puts).toBe(2);
+
+    await ledger.record(subject, erasure, { type: 'KeyDisabled', keyArn: 'arn:k-1', outcome: 'disabled' });
+    expect(puts).toBe(2);
+
+    await ledger.record(subject, erasure, { type: 'KeyDeletionScheduled', keyArn: 'arn:k-1', deletionDate: '2026-12-05T10:00:00.000Z', pendingWindowDays: 7, alreadyScheduled: false });
+    expect(puts).toBe(3);
+    expect(ledger.table.summaries.get(`${subject}/erasure-b`)).toMatchObject({ deletionDates: ['2026-12-05T10:00:00.000Z'] });
+  });
+
   it('needs an operator request id to record a hold, so two holds are two entries', async () => {
     const ledger = ledgerDouble();
     const hold: LedgerEvent = { type: 'LegalHoldPlaced', by: 'legal@example.com', reason: 'litigation 2026-17', until: null };
