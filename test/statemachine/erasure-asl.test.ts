@@ -35,6 +35,7 @@ function kmsInternalError(): KMSInternalException {
   return new KMSInternalException({ message: 'An internal error occurred', $metadata: { httpStatusCode: 500 } });
 }
 
+// Each promise read here is also seen kept by running the machine: erasure-asl.behaviour.test.ts.
 describe('the erasure state machine definition', () => {
   let definition: Awaited<ReturnType<typeof erasureDefinition>>;
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { allStates, type Definition } from '../../embedded-aws/stepfunctions/def
 import { executionFailure, startLocalRun, type TaskHandler } from '../../embedded-aws/stepfunctions/local-runner.ts';
 import { withTimeout } from '../../embedded-aws/stepfunctions/task-integrations.ts';
 import { takeTimeoutSeconds, withTaskToken } from '../../embedded-aws/stepfunctions/task-tokens.ts';
-import { VIRTUAL_WAIT_RESOURCE, onVirtualTime } from '../../embedded-aws/stepfunctions/virtual-time.ts';
+import { RetryBackoff, VIRTUAL_WAIT_RESOURCE, onVirtualTime } from '../../embedded-aws/stepfunctions/virtual-time.ts';
 import { useTimeSource } from '../../functions/lib/runtime/clock.ts';
 import { mockLedgerTable } from './ledger-mock.ts';
 import { ACCOUNT_ID, REGION } from './settings.ts';
@@ -26,7 +26,9 @@ import { ACCOUNT_ID, REGION } from './settings.ts';
  * here to bring KMS's deletion event), the Task times out after its TimeoutSeconds(Path).
  * Waits take no time; instead the handlers' clock jumps to the instant the Wait (or the timeout)
  * came, so KMS's waiting period passes exactly as the state machine asked, and a handler's sleep
- * (a pacer's, an SDK retry's) moves the clock on.
+ * (a pacer's, an SDK retry's) moves the clock on. Every Task attempt is stamped on that clock
+ * (`attempts`); a test may fail a state's first attempts, have retries back off by a jitter it
+ * draws, or leave the key erasure queue unanswered.
  */
 const TASK_TOKEN = 'erasure-run-task-token';
 const CALLBACK_SQS = 'arn:aws:states:::sqs:sendMessage.waitForTaskToken';
@@ -67,6 +69,18 @@ export interface ErasureRun {
   ledger: string[];
   /** How many times each callback Task's message was delivered to its queue's function, in order. */
   receives: number[];
+  /** Every attempt of every Task, in order, on the handlers' clock: the execution history's timeline. */
+  attempts: TaskAttempt[];
+}
+
+export interface TaskAttempt {
+  state: string;
+  /** When the machine started the attempt: after whatever it waited for (a timeout, a retry's backoff). */
+  startedAt: Date;
+  /** When the attempt ended, before any backoff. */
+  endedAt: Date;
+  /** The error the attempt ended with; absent when it succeeded. */
+  error?: string;
 }
 
 export interface RunOptions {
@@ -74,6 +88,22 @@ export interface RunOptions {
   start: Date;
   /** Called before each CheckDeletion with how many checks came before it: lets a test act during the waiting period. */
   beforeCheck?: (checksSoFar: number) => void;
+  /**
+   * Errors the named Task states' first attempts end with, one an attempt, as the state's Lambda
+   * function or service integration would answer; the attempts after them run for real.
+   */
+  failAttempts?: Record<string, Error[]>;
+  /**
+   * FULL jitter's draw, in [0, 1]. Given, a failed attempt that the state retries backs off on the
+   * handlers' clock before the retry, as the embedded Step Functions backs off; without it the
+   * runner retries at once.
+   */
+  retryJitter?: () => number;
+  /**
+   * Nobody takes the messages of a callback Task's queue (the worker's event source mapping
+   * disabled, say): the Task waits out its TimeoutSeconds.
+   */
+  queueUnanswered?: boolean;
 }
 
 export async function runErasure(input: unknown, options: RunOptions): Promise<ErasureRun> {
@@ -130,6 +160,12 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     const token = `${TASK_TOKEN}:${stateName}`;
     if (state.Resource === CALLBACK_SQS) {
       taskHandlers[stateName] = async (payload) => {
+        if (options.queueUnanswered) {
+          const timeoutSeconds = takeTimeoutSeconds(payload).timeoutSeconds ?? state.TimeoutSeconds;
+          if (typeof timeoutSeconds !== 'number') throw new Error(`state ${stateName} waits for an answer nobody gives, with no timeout`);
+          now = new Date(now.getTime() + timeoutSeconds * 1000);
+          throw Object.assign(new Error(`no SendTaskSuccess or SendTaskFailure within ${timeoutSeconds} seconds`), { name: 'States.Timeout' });
+        }
         const message = withTaskToken(takeTimeoutSeconds(payload).parameters, token) as QueueMessage;
         const erased = await deliverToQueue(message, { answers, receives, afterReceive: (ms) => (now = new Date(now.getTime() + ms)) });
         waitedUntil = (erased as { firstCheckAt?: string }).firstCheckAt ?? null;
@@ -171,6 +207,32 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
     };
   }
 
+  const attempts: TaskAttempt[] = [];
+  const backoff = options.retryJitter ? new RetryBackoff(options.retryJitter) : undefined;
+  const injected = new Map(Object.entries(options.failAttempts ?? {}).map(([stateName, errors]) => [stateName, [...errors]]));
+  for (const [stateName, handle] of Object.entries(taskHandlers)) {
+    const original = plan.tasks.get(stateName);
+    if (!original) continue;
+    taskHandlers[stateName] = async (payload) => {
+      const attempt: TaskAttempt = { state: stateName, startedAt: now, endedAt: now };
+      attempts.push(attempt);
+      try {
+        const failure = injected.get(stateName)?.shift();
+        if (failure) throw failure;
+        const result = await handle(payload);
+        backoff?.succeeded(stateName, payload);
+        attempt.endedAt = now;
+        return result;
+      } catch (error) {
+        attempt.endedAt = now;
+        attempt.error = (error as Error).name;
+        const delay = backoff?.delayBeforeRetry(original, stateName, payload, error as Error);
+        if (delay !== undefined) now = new Date(now.getTime() + delay);
+        throw error;
+      }
+    };
+  }
+
   const ledgerEvents = () => [...ledger.table.rows.values()].flat().map((entry) => entry.event.type);
   const statesEntered: string[] = [];
   const execution = startLocalRun(plan, input, {
@@ -187,12 +249,12 @@ export async function runErasure(input: unknown, options: RunOptions): Promise<E
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await logging;
-    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
+    return { status: 'SUCCEEDED', output, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives, attempts };
   } catch (error) {
     await logging.catch(() => undefined);
     const failure = executionFailure(error);
     if (!failure) throw error;
-    return { status: 'FAILED', error: failure.name, cause: failure.message, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives };
+    return { status: 'FAILED', error: failure.name, cause: failure.message, statesEntered, notifications, verifications, ledger: ledgerEvents(), receives, attempts };
   } finally {
     restoreClock();
     sfn.restore();
