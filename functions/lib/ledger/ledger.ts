@@ -118,6 +118,9 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
             // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
             throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${chain.brokenAt}: ${chain.problem}`);
           }
+          // Kept even when the event turns out to be there already: the invocation's next event
+          // appends from it without reading again.
+          remember(subject, entries);
         }
         const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
         if (existing) return indexed(existing);

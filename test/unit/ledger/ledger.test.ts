@@ -93,6 +93,25 @@ describe('the erasure ledger', () => {
     expect(ledger.table.summaries.get(`${subject}/erasure-b`)).toMatchObject({ deletionDates: ['2026-12-05T10:00:00.000Z'] });
   });
 
+  it('appends the next event from the chain it read to find a duplicate, without reading it again', async () => {
+    const intake = ledgerDouble();
+    const step = erasureLedger(intake.table, () => new Date());
+    let reads = 0;
+    const entries = intake.table.entries.bind(intake.table);
+    intake.table.entries = (subjectOfEntries) => {
+      reads++;
+      return entries(subjectOfEntries);
+    };
+    await intake.record(subject, erasure, { type: 'ErasureStarted', eventId: 'e-1', executionName: 'erasure-b' });
+    reads = 0;
+
+    await step.record(subject, erasure, { type: 'ErasureStarted', eventId: 'e-1', executionName: 'erasure-b' });
+    await step.record(subject, erasure, disabled(1));
+
+    expect(reads).toBe(1);
+    expect((intake.table.rows.get(subject) ?? []).map((entry) => entry.event.type)).toEqual(['ErasureStarted', 'KeyDisabled']);
+  });
+
   it('needs an operator request id to record a hold, so two holds are two entries', async () => {
     const ledger = ledgerDouble();
     const hold: LedgerEvent = { type: 'LegalHoldPlaced', by: 'legal@example.com', reason: 'litigation 2026-17', until: null };
