@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { useRequestHandlerHost } from '../functions/lib/runtime/aws-clients.ts';
+import { useClientHost } from '../functions/lib/runtime/aws-clients.ts';
 import { useTimeSource } from '../functions/lib/runtime/clock.ts';
 import { Activity } from './activity.ts';
 import { VirtualClock } from './clock.ts';
@@ -13,7 +13,7 @@ import { EmbeddedEventBridge, type FailedDelivery } from './eventbridge/embedded
 import { setFunctionEnvironment } from './function-environment.ts';
 import { EmbeddedKms, type KmsSnapshot } from './kms/index.ts';
 import { EmbeddedLambda } from './lambda/embedded-lambda.ts';
-import { InProcessTransport, type InProcessEndpoint } from './lambda/in-process-transport.ts';
+import { InProcessTransport, ReusedSignatureV4, type InProcessEndpoint } from './lambda/in-process-transport.ts';
 import { concurrentInvocationStore } from './lambda/invocation-store.ts';
 import type { FaultInjector, RequestContext } from './protocol.ts';
 import { metered, type RequestMeter } from './request-meter.ts';
@@ -356,7 +356,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
   // signed and metered as over loopback, without a socket's cost (see in-process-transport.ts).
   let serving = true;
   const inProcess: InProcessEndpoint = { url: endpoint, dispatch: (request) => server.dispatch(request), get open() { return serving; } };
-  const restoreHost = useRequestHandlerHost((overHttp) => new InProcessTransport(inProcess, overHttp));
+  const restoreHost = useClientHost({ requestHandler: (overHttp) => new InProcessTransport(inProcess, overHttp), signerConstructor: ReusedSignatureV4 });
   const restoreTransport = () => {
     serving = false;
     restoreHost();

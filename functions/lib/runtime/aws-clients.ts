@@ -16,26 +16,32 @@ interface HttpRequestHandlerOptions {
 
 /**
  * A host that runs the handlers in-process may carry their requests itself (the embedded AWS hands
- * them to its services without a socket), given what the client would otherwise send them with.
- * On Lambda there is none, and the SDK sends every request over HTTP.
+ * them to its services without a socket), given what the client would otherwise send them with,
+ * and may give them a signer of its own. On Lambda there is none, and the SDK signs and sends every
+ * request over HTTP.
  */
-export type RequestHandlerHost = (overHttp: HttpRequestHandlerOptions) => NonNullable<KMSClientConfig['requestHandler']>;
+export interface ClientHost {
+  requestHandler(overHttp: HttpRequestHandlerOptions): NonNullable<KMSClientConfig['requestHandler']>;
+  /** The constructor of the clients' request signers (see ReusedSignatureV4 in the embedded AWS). */
+  signerConstructor?: KMSClientConfig['signerConstructor'];
+}
 
 // A global slot, as for the clock (see clock.ts): a host may load the handlers through another module instance.
 const slot = Symbol.for('crypto-erasure.request-handler-host');
-type HostSlot = { [slot]?: RequestHandlerHost };
+type HostSlot = { [slot]?: ClientHost };
 
 /** What every handler's SDK client is built with. */
 export function clientConfig(retries: { maxAttempts?: number } = {}) {
   const host = (globalThis as HostSlot)[slot];
   return {
     retryStrategy: new ClockRetryStrategy(retries),
-    requestHandler: host ? host(overHttp()) : overHttp(),
+    requestHandler: host ? host.requestHandler(overHttp()) : overHttp(),
+    ...(host?.signerConstructor ? { signerConstructor: host.signerConstructor } : {}),
   };
 }
 
 /** Installs `host` for every client built from now on in this process; returns a function that restores the previous one. */
-export function useRequestHandlerHost(host: RequestHandlerHost): () => void {
+export function useClientHost(host: ClientHost): () => void {
   const holder = globalThis as HostSlot;
   const previous = holder[slot];
   holder[slot] = host;
