@@ -1,11 +1,9 @@
-import { KMSInternalException } from '@aws-sdk/client-kms';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allStates } from '../../embedded-aws/stepfunctions/definition.ts';
 import { classifyFailure } from '../../functions/lib/aws/failures.ts';
 import { FALLBACK_SLACK_SECONDS } from '../../functions/lib/erasure/deletion-verification.ts';
-import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { erasureDefinition, runErasure, type ErasureRun, type RunOptions } from '../support/erasure-run.ts';
-import { KmsDouble, throttled } from '../support/kms-double.ts';
+import { ERASURE_INPUT, erasureDefinition, runErasure, type ErasureRun, type RunOptions } from '../support/erasure-run.ts';
+import { KmsDouble, kmsInternalError, throttled } from '../support/kms-double.ts';
 import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../support/settings.ts';
 
 /**
@@ -25,27 +23,13 @@ const RETRIES = 8;
 // Full jitter's draws, one a retry: the longest backoff each time but the second, which draws nothing.
 const DRAWS = [1, 0, 1, 1, 1, 1, 1, 1];
 
-const input = {
-  request: {
-    subjectId: 'user-1',
-    subjectFingerprint: fingerprintSubject('user-1'),
-    eventId: 'event-1',
-    source: 'com.example.accounts',
-    closedAt: '2026-11-20T09:59:00Z',
-    reason: 'customer-request',
-    keyIds: [],
-  },
-};
+const input = ERASURE_INPUT;
 
 beforeAll(async () => {
   useFunctionEnvironment();
   // serverless.yml resolved once, before the first test's clock starts.
   await erasureDefinition();
 });
-
-function kmsInternalError(): KMSInternalException {
-  return new KMSInternalException({ message: 'An internal error occurred', $metadata: { httpStatusCode: 500 } });
-}
 
 /** Throttling and a 5xx in turn, named as the handlers name them for the state machine's Retry. */
 function transientFailures(count: number): Error[] {

@@ -5,11 +5,9 @@ import { allStates } from '../../embedded-aws/stepfunctions/definition.ts';
 import { RECHECK_INTERVAL_MS } from '../../functions/lib/erasure/deletion-verification.ts';
 import type { SignedCertificate } from '../../functions/lib/erasure/certificate.ts';
 import { verifyCertificate } from '../../functions/lib/erasure/certificate-verification.ts';
-import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
-import { erasureDefinition, runErasure } from '../support/erasure-run.ts';
+import { ERASURE_INPUT, erasureDefinition, runErasure } from '../support/erasure-run.ts';
 import { COMPLETED_ERASURE_EVENTS } from '../support/ledger-double.ts';
-import { KmsDouble, arnOf, throttled } from '../support/kms-double.ts';
-import { KMSInternalException } from '@aws-sdk/client-kms';
+import { KmsDouble, arnOf, kmsInternalError, throttled } from '../support/kms-double.ts';
 import { ERASURE_TOPIC_ARN, ONCALL_TOPIC_ARN, useFunctionEnvironment } from '../support/settings.ts';
 
 const validateAsl = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -17,23 +15,9 @@ const validateAsl = createRequire(import.meta.url)('asl-validator') as (definiti
 const START = new Date('2026-11-20T10:00:00Z');
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-const input = {
-  request: {
-    subjectId: 'user-1',
-    subjectFingerprint: fingerprintSubject('user-1'),
-    eventId: 'event-1',
-    source: 'com.example.accounts',
-    closedAt: '2026-11-20T09:59:00Z',
-    reason: 'customer-request',
-    keyIds: [],
-  },
-};
+const input = ERASURE_INPUT;
 
 beforeAll(() => useFunctionEnvironment());
-
-function kmsInternalError(): KMSInternalException {
-  return new KMSInternalException({ message: 'An internal error occurred', $metadata: { httpStatusCode: 500 } });
-}
 
 // Each promise read here is also seen kept by running the machine: erasure-asl.behaviour.test.ts.
 describe('the erasure state machine definition', () => {

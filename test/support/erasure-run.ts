@@ -2,6 +2,7 @@ import { SFNClient, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSu
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { fingerprintSubject } from '../../functions/lib/erasure/subject.ts';
 import { planDeployment, type LocalDeployment } from '../../embedded-aws/deployment/local-deployment.ts';
 import { printServerlessConfig } from '../../embedded-aws/deployment/serverless-print.ts';
 import { invokeForResult, loadHandler } from '../../embedded-aws/lambda/local-functions.ts';
@@ -36,6 +37,20 @@ const CALLBACK_LAMBDA = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 // More receives than the worker allows itself (erase-keys.ts), so a run always ends.
 const MAX_RECEIVES = 10;
 let deployment: Promise<LocalDeployment> | undefined;
+
+
+/** The input an erasure's execution starts with, as intake hands it over: one subject, no key named in the closure. */
+export const ERASURE_INPUT = {
+  request: {
+    subjectId: 'user-1',
+    subjectFingerprint: fingerprintSubject('user-1'),
+    eventId: 'event-1',
+    source: 'com.example.accounts',
+    closedAt: '2026-11-20T09:59:00Z',
+    reason: 'customer-request',
+    keyIds: [],
+  },
+};
 
 /** serverless.yml resolved by osls for the `test` stage, once per test file. */
 export function erasureDeployment(): Promise<LocalDeployment> {

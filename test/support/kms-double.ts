@@ -3,6 +3,7 @@ import {
   DisableKeyCommand,
   DisabledException,
   KMSClient,
+  KMSInternalException,
   KMSInvalidStateException,
   ListResourceTagsCommand,
   NotFoundException,
@@ -166,6 +167,11 @@ export function invalidState(message: string): KMSInvalidStateException {
 
 export function disabled(message: string): DisabledException {
   return new DisabledException({ message, $metadata: { httpStatusCode: 400 } });
+}
+
+/** KMS's 500, as the SDK throws it. */
+export function kmsInternalError(): KMSInternalException {
+  return new KMSInternalException({ message: 'An internal error occurred', $metadata: { httpStatusCode: 500 } });
 }
 
 export function throttled(): Error {
