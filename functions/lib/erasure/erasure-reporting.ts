@@ -1,5 +1,6 @@
 import type { NotificationPublisher } from '../aws/notification-publisher.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { LedgerEntry } from '../ledger/ledger-events.ts';
 import { composeCertificate, signCertificate, type CertificateSigner, type SignedCertificate } from './certificate.ts';
 import type { ErasureRequest } from './closure-event.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
@@ -52,10 +53,13 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
       facts = { ...base, kind: 'scheduled', keys: report.keys };
       break;
     case 'completed': {
-      const certificate = await issueCertificate(report.execution, subject, context);
-      certificateId = certificate.certificate.certificateId;
-      facts = { ...base, kind: 'completed', verification: report.verification, certificate };
-      break;
+      const issued = await issueCertificate(report.execution, subject, context);
+      certificateId = issued.certificate.certificate.certificateId;
+      facts = { ...base, kind: 'completed', verification: report.verification, certificate: issued.certificate };
+      // The ledger was read a moment ago to compose the certificate: what it showed published then
+      // is what a read now would show, bar a concurrent retry, which a read now could race as well.
+      const messageIds = await publishOnce(facts, context, issued.entries);
+      return { kind: report.kind, messageIds, certificateId };
     }
     case 'cancelled': {
       const recorded = await ledger.record(subject, report.execution, {
@@ -90,9 +94,13 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
 }
 
 /** Publishes the facts' notifications, skipping any the ledger shows published already; records each. */
-export async function publishOnce(facts: NotificationFacts, context: Pick<ReportingContext, 'ledger' | 'publisher' | 'config' | 'now'>): Promise<string[]> {
+export async function publishOnce(
+  facts: NotificationFacts,
+  context: Pick<ReportingContext, 'ledger' | 'publisher' | 'config' | 'now'>,
+  entries?: LedgerEntry[],
+): Promise<string[]> {
   const subject = facts.request.subjectFingerprint;
-  const published = (await context.ledger.read(subject)).entries.flatMap((entry) =>
+  const published = (entries ?? (await context.ledger.read(subject)).entries).flatMap((entry) =>
     entry.erasure === facts.execution && entry.event.type === 'NotificationPublished' && (facts.execution !== null || entry.event.closureEventId === facts.request.eventId)
       ? [entry.event]
       : [],
@@ -121,10 +129,10 @@ export async function publishOnce(facts: NotificationFacts, context: Pick<Report
  * The erasure's signed certificate: the one in the ledger if a previous attempt issued it, or a
  * new one composed from the ledger, signed with KMS, and recorded before it is returned.
  */
-async function issueCertificate(erasure: string, subject: string, context: ReportingContext): Promise<SignedCertificate> {
+async function issueCertificate(erasure: string, subject: string, context: ReportingContext): Promise<{ certificate: SignedCertificate; entries: LedgerEntry[] | undefined }> {
   const record = await context.ledger.read(subject);
   const issued = record.entries.find((entry) => entry.erasure === erasure && entry.event.type === 'CertificateIssued');
-  if (issued?.event.type === 'CertificateIssued') return issued.event.certificate as SignedCertificate;
+  if (issued?.event.type === 'CertificateIssued') return { certificate: issued.event.certificate as SignedCertificate, entries: record.entries };
   if (!record.chain.intact) {
     // A certificate resting on a tampered chain would vouch for whatever was changed.
     throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${record.chain.brokenAt}: ${record.chain.problem}`);
@@ -138,5 +146,7 @@ async function issueCertificate(erasure: string, subject: string, context: Repor
   const signed = await signCertificate(context.signer, certificate);
   const entry = await context.ledger.record(subject, erasure, { type: 'CertificateIssued', certificateId: certificate.certificateId, certificate: signed });
   // A concurrent retry may have recorded its own first: the ledger's is the one.
-  return entry.event.type === 'CertificateIssued' ? (entry.event.certificate as SignedCertificate) : signed;
+  // The chain as now written is the one read plus this entry, unless other entries came between.
+  const contiguous = entry.sequence === (record.entries.at(-1)?.sequence ?? 0) + 1;
+  return { certificate: entry.event.type === 'CertificateIssued' ? (entry.event.certificate as SignedCertificate) : signed, entries: contiguous ? [...record.entries, entry] : undefined };
 }

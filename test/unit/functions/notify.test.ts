@@ -1,5 +1,6 @@
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { erasureLedger } from '../../../functions/lib/ledger/ledger.ts';
@@ -27,6 +28,15 @@ const execution = EXECUTION_ARN;
 const subject = request.subjectFingerprint;
 const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/k-1';
 
+/** The ledger of an erasure whose key KMS has deleted, verified: what a certificate is composed from. */
+async function recordVerifiedErasure(): Promise<void> {
+  const writer = erasureLedger(ledger.table, () => new Date('2026-12-21T10:00:00Z'));
+  await writer.record(subject, null, { type: 'ClosureReceived', eventId: request.eventId, source: request.source, closedAt: request.closedAt });
+  await writer.record(subject, execution, { type: 'ErasureStarted', eventId: request.eventId, executionName: 'erasure-1' });
+  await writer.record(subject, execution, { type: 'KeysResolved', keys: [{ keyArn, keyId: 'k-1', origin: 'AWS_KMS', multiRegion: false, keyState: 'Enabled' }] });
+  await writer.record(subject, execution, { type: 'DeletionVerified', checkedAt: '2026-12-21T10:00:00Z', keys: [{ keyArn, verifiedDeletedAt: '2026-12-21T10:00:00Z' }] });
+}
+
 describe('notify handler', () => {
   it('publishes a failure to the erasure topic and to on-call, then records it in the ledger', async () => {
     sns.on(PublishCommand).resolvesOnce({ MessageId: 'm-1' }).resolvesOnce({ MessageId: 'm-2' });
@@ -48,11 +58,7 @@ describe('notify handler', () => {
   });
 
   it('signs the certificate of a completed erasure with the signing key, and records it before publishing', async () => {
-    const writer = erasureLedger(ledger.table, () => new Date('2026-12-21T10:00:00Z'));
-    await writer.record(subject, null, { type: 'ClosureReceived', eventId: request.eventId, source: request.source, closedAt: request.closedAt });
-    await writer.record(subject, execution, { type: 'ErasureStarted', eventId: request.eventId, executionName: 'erasure-1' });
-    await writer.record(subject, execution, { type: 'KeysResolved', keys: [{ keyArn, keyId: 'k-1', origin: 'AWS_KMS', multiRegion: false, keyState: 'Enabled' }] });
-    await writer.record(subject, execution, { type: 'DeletionVerified', checkedAt: '2026-12-21T10:00:00Z', keys: [{ keyArn, verifiedDeletedAt: '2026-12-21T10:00:00Z' }] });
+    await recordVerifiedErasure();
     kms.on(SignCommand).resolves({ KeyId: functionEnvironment.CERTIFICATE_SIGNING_KEY_ARN, Signature: Buffer.from('3006020101020101', 'hex'), SigningAlgorithm: 'ECDSA_SHA_256' });
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
 
@@ -64,6 +70,23 @@ describe('notify handler', () => {
     const published = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}');
     expect(published.certificate.signature).toMatchObject({ keyArn: functionEnvironment.CERTIFICATE_SIGNING_KEY_ARN, value: 'MAYCAQECAQE=' });
     expect(published.certificate.certificate.performedBy).toBe(functionEnvironment.ERASER_ROLE_ARN);
+  });
+
+  it('reads the ledger once for a completed erasure, and still publishes its notification once when Lambda retries the task', async () => {
+    await recordVerifiedErasure();
+    kms.on(SignCommand).resolves({ KeyId: functionEnvironment.CERTIFICATE_SIGNING_KEY_ARN, Signature: Buffer.from('3006020101020101', 'hex'), SigningAlgorithm: 'ECDSA_SHA_256' });
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const verification = { status: 'Deleted', checkedAt: '2026-12-21T10:00:00Z', nextCheckAt: null, keys: [{ keyArn, fate: 'Deleted', keyState: null, deletionDate: null }] };
+    const reads = () => ledger.documents.commandCalls(QueryCommand).length;
+
+    const before = reads();
+    const first = await invoke(handler, { kind: 'completed', execution, request, keys: [], verification });
+    expect(reads() - before).toBe(1);
+    const again = await invoke(handler, { kind: 'completed', execution, request, keys: [], verification });
+
+    expect(again).toEqual(first);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(ledger.eventTypes(subject).slice(-2)).toEqual(['CertificateIssued', 'NotificationPublished']);
   });
 
   it('refuses an unknown notification kind', async () => {
