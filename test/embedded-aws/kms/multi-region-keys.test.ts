@@ -163,6 +163,31 @@ describe('ReplicateKey', () => {
     await expect(encrypting()).resolves.toMatchObject({ KeyId: ReplicaKeyMetadata?.Arn });
   });
 
+  it('keeps a replica scheduled for deletion while Creating pending deletion once its few seconds are over', async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+    const keyId = KeyMetadata?.KeyId ?? '';
+    await harness.client().send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: REPLICA_REGION }));
+
+    const scheduled = await harness.client(REPLICA_REGION).send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    harness.clock.advance(DEFAULT_TRANSITION_MS);
+
+    expect(scheduled.KeyState).toBe('PendingDeletion');
+    expect(await describeIn(REPLICA_REGION, keyId)).toMatchObject({ KeyState: 'PendingDeletion', Enabled: false, DeletionDate: scheduled.DeletionDate });
+  });
+
+  // A sleeper left on the clock is a timer the process waits for, and an instant runToCompletion jumps to.
+  it('leaves nothing waiting on the clock once closed, even for a replica still Creating', async () => {
+    harness = await startKms();
+    const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));
+    await harness.client().send(new ReplicateKeyCommand({ KeyId: KeyMetadata?.KeyId, ReplicaRegion: REPLICA_REGION }));
+    expect(harness.clock.nextWake()).toBeDefined();
+
+    harness.kms.close();
+
+    expect(harness.clock.nextWake()).toBeUndefined();
+  });
+
   it('makes the replica of a Disabled primary Enabled: key state is not shared', async () => {
     harness = await startKms();
     const { KeyMetadata } = await harness.client().send(new CreateKeyCommand({ MultiRegion: true }));

@@ -60,7 +60,9 @@ describe('reading an AWS failure, for any failure', () => {
 
   it('leaves a transient failure already named as it is, and reads one that is not an object by its text', () => {
     const transient = new TransientAwsError('AwsServerError', 'KMSInternalException: boom');
+    const throttled = new TransientAwsError('ThrottlingException', 'Rate exceeded', { cause: sdkError('ThrottlingException', 'Rate exceeded') });
     expect(classifyFailure(transient)).toBe(transient);
+    expect(classifyFailure(throttled)).toBe(throttled);
     expect(classifyFailure('socket hang up')).toBe('socket hang up');
     expect(classifyFailure(Object.assign(new Error(''), { name: '', $fault: 'server' }))).toMatchObject({ name: 'AwsServerError', message: 'error: ' });
     expect(classifyFailure({ $metadata: { httpStatusCode: 503 } })).toMatchObject({ name: 'AwsServerError', message: 'error: [object Object]' });

@@ -15,6 +15,11 @@ describe('classifyFailure', () => {
     expect(classifyFailure(Object.assign(new Error('down'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }))).toMatchObject({ name: 'AwsServerError' });
   });
 
+  it('names any failure answered with HTTP 500 AwsServerError, whatever AWS called it', () => {
+    const unnamed = Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'UnknownError', $metadata: { httpStatusCode: 500 } });
+    expect(classifyFailure(unnamed)).toMatchObject({ name: 'AwsServerError', message: 'UnknownError: We encountered an internal error. Please try again.' });
+  });
+
   it('leaves client errors and named outcomes as they are', () => {
     const notFound = new NotFoundException({ message: 'no', $metadata: { httpStatusCode: 400 } });
     const refusal = new KeyNotOwnedBySubject('no');

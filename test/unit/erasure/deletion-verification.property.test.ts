@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KmsKey } from '../../../functions/lib/aws/kms-keys.ts';
 import type { ScheduledKey } from '../../../functions/lib/erasure/deletion-scheduling.ts';
-import { OVERDUE_AFTER_MS, firstCheckAt, secondsUntil, verifyErasure, wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
+import { OVERDUE_AFTER_MS, RECHECK_INTERVAL_MS, firstCheckAt, secondsUntil, verifyErasure, wholeSecondsAfter } from '../../../functions/lib/erasure/deletion-verification.ts';
 
 const NOW = new Date('2026-12-01T12:00:00.250Z');
 const HOUR = 3_600_000;
@@ -148,6 +148,31 @@ describe('verifying an erasure of several keys', () => {
         expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + Math.max(...dueIn)));
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('checking again while KMS is late', () => {
+  // How long past their deletion dates the keys still pending are: KMS late, but not yet overdue.
+  const lateness = fc.array(fc.integer({ min: 1, max: OVERDUE_AFTER_MS }), { minLength: 1, maxLength: 4 });
+
+  it('never schedules the next check past overdue + 1 h, nor sooner than an hour, and backs off as long again as KMS has been late', async () => {
+    await fc.assert(
+      fc.asyncProperty(lateness, async (lateByMs) => {
+        const fates = lateByMs.map((late): Answer => ({ kind: 'pending', dueInMs: -late }));
+        const answers = new Map(fates.map((fate, index) => [keyArn(index), fate]));
+        const latestDue = NOW.getTime() - Math.min(...lateByMs);
+        const overduePlusAnHour = latestDue + OVERDUE_AFTER_MS + RECHECK_INTERVAL_MS;
+
+        const verification = await verifyErasure(kmsAnswering(answers), fates.map((fate, index) => scheduledKey(index, fate)), NOW);
+        const next = Date.parse(verification.nextCheckAt ?? '');
+
+        expect(verification.status).toBe('Pending');
+        expect(next).toBeLessThanOrEqual(Date.parse(wholeSecondsAfter(overduePlusAnHour)));
+        expect(next).toBeGreaterThanOrEqual(NOW.getTime() + RECHECK_INTERVAL_MS);
+        expect(next).toBeGreaterThanOrEqual(Math.min(NOW.getTime() + (NOW.getTime() - latestDue), overduePlusAnHour));
+      }),
+      { numRuns: 200 },
     );
   });
 });

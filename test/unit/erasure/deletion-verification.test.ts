@@ -97,6 +97,50 @@ describe('verifyErasure', () => {
     await expect(verifyErasure(keys(), [scheduledKey(key)], NOW)).rejects.toMatchObject({ name: 'DeletionOverdue' });
   });
 
+  it('tells on-call which key is overdue and by how many hours', async () => {
+    const deletionDate = new Date(NOW.getTime() - 49 * 3_600_000);
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
+    await expect(verifyErasure(keys(), [scheduledKey(key)], NOW)).rejects.toMatchObject({
+      name: 'DeletionOverdue',
+      message: `key ${arnOf(key)} is still pending deletion 49 hours after its deletion date ${deletionDate.toISOString()}`,
+    });
+  });
+
+  it('is not yet overdue exactly 48 hours after the deletion date: it looks once more an hour later', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() - OVERDUE_AFTER_MS) });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification).toMatchObject({ status: 'Pending', nextCheckAt: wholeSecondsAfter(NOW.getTime() + RECHECK_INTERVAL_MS) });
+  });
+
+  it('looks again just past the point a late key becomes overdue, not as late again', async () => {
+    const deletionDate = new Date(NOW.getTime() - 32 * 3_600_000);
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification.nextCheckAt).toBe(wholeSecondsAfter(deletionDate.getTime() + OVERDUE_AFTER_MS + RECHECK_INTERVAL_MS));
+  });
+
+  it('looks again an hour later, not at once, when it checks at the very deletion date', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: NOW });
+    const verification = await verifyErasure(keys(), [scheduledKey(key)], NOW);
+    expect(verification).toMatchObject({ status: 'Pending', nextCheckAt: wholeSecondsAfter(NOW.getTime() + RECHECK_INTERVAL_MS) });
+  });
+
+  it('looks again in an hour when KMS names no deletion date for a key pending deletion', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + DAY) });
+    const undated = { describeKey: async (keyArn: string) => ({ ...(await keys().describeKey(keyArn))!, deletionDate: undefined }) };
+    const verification = await verifyErasure(undated, [scheduledKey(key)], NOW);
+    expect(verification).toMatchObject({ status: 'Pending', nextCheckAt: wholeSecondsAfter(NOW.getTime() + RECHECK_INTERVAL_MS) });
+  });
+
+  it('does not count a key already deleted as late, however long ago its date passed', async () => {
+    const gone = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() - 10 * DAY) });
+    const pending = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + 20 * DAY) });
+    const scheduled = [scheduledKey(gone), scheduledKey(pending)];
+    kms.deleteKey(gone);
+    const verification = await verifyErasure(keys(), scheduled, NOW);
+    expect(verification).toMatchObject({ status: 'Pending', nextCheckAt: wholeSecondsAfter(NOW.getTime() + 20 * DAY) });
+  });
+
   it('reports a cancelled deletion when the key is no longer pending', async () => {
     const key = kms.addKey({ subjectId: 'user-1', keyState: 'PendingDeletion', deletionDate: new Date(NOW.getTime() + DAY) });
     const scheduled = scheduledKey(key);
@@ -182,6 +226,40 @@ describe('verifyErasure', () => {
       });
       const verification = await verifyErasure(kms, [member(REPLICA, lateSince), member(PRIMARY, null)], NOW);
       expect(Date.parse(verification.nextCheckAt ?? '')).toBeLessThanOrEqual(NOW.getTime() + 3 * 3_600_000);
+    });
+
+    it("waits for the primary its own window, not another key's", async () => {
+      const replicaDue = new Date(NOW.getTime() + 20 * DAY);
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: replicaDue },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [REPLICA] },
+      });
+      const verification = await verifyErasure(kms, [member(REPLICA, replicaDue, 7), member(PRIMARY, null, 30)], NOW);
+      expect(verification.nextCheckAt).toBe(wholeSecondsAfter(replicaDue.getTime() + 30 * DAY));
+    });
+
+    it('watches a replica due this very instant rather than jumping a full window ahead for the primary', async () => {
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: NOW },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: [REPLICA] },
+      });
+      const verification = await verifyErasure(kms, [member(REPLICA, NOW), member(PRIMARY, null)], NOW);
+      expect(verification.nextCheckAt).toBe(wholeSecondsAfter(NOW.getTime() + RECHECK_INTERVAL_MS));
+    });
+
+    it('names the waiting primary and every replica the erasure never scheduled', async () => {
+      const SECOND_LATE_REPLICA = 'arn:aws:kms:sa-east-1:111122223333:key/mrk-1';
+      const due = new Date(NOW.getTime() + DAY);
+      const family = [REPLICA, LATE_REPLICA, SECOND_LATE_REPLICA];
+      // A replica's configuration lists every replica of the family, itself included.
+      const kms = kmsAnswering({
+        [REPLICA]: { keyState: 'PendingDeletion', deletionDate: due, replicaArns: family },
+        [PRIMARY]: { keyState: 'PendingReplicaDeletion', replicaArns: family },
+      });
+      await expect(verifyErasure(kms, [member(REPLICA, due), member(PRIMARY, null)], NOW)).rejects.toMatchObject({
+        name: 'ReplicaOutsideErasure',
+        message: `multi-Region key ${PRIMARY} waits for replicas this erasure did not schedule: ${LATE_REPLICA}, ${SECOND_LATE_REPLICA}`,
+      });
     });
 
     it('fails with ReplicaOutsideErasure when the primary waits for a replica the erasure never scheduled', async () => {
