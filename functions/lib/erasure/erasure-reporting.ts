@@ -46,7 +46,6 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
   const subject = report.request.subjectFingerprint;
   const base = { execution: report.execution, request: report.request };
   let facts: NotificationFacts;
-  let certificateId: string | undefined;
 
   switch (report.kind) {
     case 'scheduled':
@@ -54,7 +53,7 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
       break;
     case 'completed': {
       const issued = await issueCertificate(report.execution, subject, context);
-      certificateId = issued.certificate.certificate.certificateId;
+      const certificateId = issued.certificate.certificate.certificateId;
       facts = { ...base, kind: 'completed', verification: report.verification, certificate: issued.certificate };
       // The ledger was read a moment ago to compose the certificate: what it showed published then
       // is what a read now would show, bar a concurrent retry, which a read now could race as well.
@@ -90,7 +89,7 @@ export async function reportErasure(report: ErasureReport, context: ReportingCon
     const failure = describeFailure(report.failure);
     await ledger.record(subject, report.execution, { type: 'ErasureFailed', error: failure.error, message: failure.message });
   }
-  return { kind: report.kind, messageIds, ...(certificateId ? { certificateId } : {}) };
+  return { kind: report.kind, messageIds };
 }
 
 /** Publishes the facts' notifications, skipping any the ledger shows published already; records each. */
@@ -129,7 +128,7 @@ export async function publishOnce(
  * The erasure's signed certificate: the one in the ledger if a previous attempt issued it, or a
  * new one composed from the ledger, signed with KMS, and recorded before it is returned.
  */
-async function issueCertificate(erasure: string, subject: string, context: ReportingContext): Promise<{ certificate: SignedCertificate; entries: LedgerEntry[] | undefined }> {
+async function issueCertificate(erasure: string, subject: string, context: ReportingContext): Promise<{ certificate: SignedCertificate; entries: LedgerEntry[] }> {
   const record = await context.ledger.read(subject);
   const issued = record.entries.find((entry) => entry.erasure === erasure && entry.event.type === 'CertificateIssued');
   if (issued?.event.type === 'CertificateIssued') return { certificate: issued.event.certificate as SignedCertificate, entries: record.entries };
@@ -144,9 +143,8 @@ async function issueCertificate(erasure: string, subject: string, context: Repor
     issuedAt: context.now,
   });
   const signed = await signCertificate(context.signer, certificate);
-  const entry = await context.ledger.record(subject, erasure, { type: 'CertificateIssued', certificateId: certificate.certificateId, certificate: signed });
-  // A concurrent retry may have recorded its own first: the ledger's is the one.
-  // The chain as now written is the one read plus this entry, unless other entries came between.
-  const contiguous = entry.sequence === (record.entries.at(-1)?.sequence ?? 0) + 1;
-  return { certificate: entry.event.type === 'CertificateIssued' ? (entry.event.certificate as SignedCertificate) : signed, entries: contiguous ? [...record.entries, entry] : undefined };
+  const { entry, chain } = await context.ledger.recordInChain(subject, erasure, { type: 'CertificateIssued', certificateId: certificate.certificateId, certificate: signed });
+  // A concurrent retry may have recorded its own first: the ledger's is the one, and the chain the
+  // ledger read to find it holds whatever that retry published since.
+  return { certificate: entry.event.type === 'CertificateIssued' ? (entry.event.certificate as SignedCertificate) : signed, entries: chain };
 }

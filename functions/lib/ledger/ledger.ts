@@ -12,6 +12,12 @@ export interface Ledger {
    * key is there already (a duplicate delivery, a retried Lambda), that entry is returned instead.
    */
   record(subject: string, erasure: string | null, event: LedgerEvent, options?: { requestId?: string }): Promise<LedgerEntry>;
+  /**
+   * Records as `record` does, and hands back with the entry the subject's chain as this ledger
+   * knows it after the write: read again when another writer had appended meanwhile, so it holds
+   * what they wrote before this entry was found or written.
+   */
+  recordInChain(subject: string, erasure: string | null, event: LedgerEvent, options?: { requestId?: string }): Promise<{ entry: LedgerEntry; chain: LedgerEntry[] }>;
   /** The subjects whose erasures named this key: how a key's own events (its use, its deletion) find their erasure. */
   subjectsOfKey(keyArn: string): Promise<string[]>;
 }
@@ -108,41 +114,52 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
     },
 
     async record(subject, erasure, event, options = {}) {
-      const idempotencyKey = idempotencyKeyOf(event, erasure, options.requestId);
-      let entries = rememberedChains().get(subject);
-      for (let round = 1; round <= MAX_ROUNDS; round++) {
-        if (!entries) {
-          entries = await table.entries(subject);
-          const chain = checkChain(entries);
-          if (!chain.intact) {
-            // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
-            throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${chain.brokenAt}: ${chain.problem}`);
-          }
-          // Kept even when the event turns out to be there already: the invocation's next event
-          // appends from it without reading again.
-          remember(subject, entries);
-        }
-        const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
-        if (existing) return indexed(existing);
-
-        const entry = chainEntry(entries.at(-1), { subject, idempotencyKey, erasure, recordedAt: now().toISOString(), event });
-        if (await table.append(entry)) {
-          const chain = [...entries, entry];
-          remember(subject, chain);
-          if (erasure) await summarise(subject, erasure, chain, entry.sequence, entries);
-          return indexed(entry);
-        }
-        // Another writer took this place in the chain: read the chain again and retry, after a
-        // short random pause so the same writers do not collide again in lockstep.
-        entries = undefined;
-        rememberedChains().delete(subject);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
-      }
-      throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
+      return (await recordInChain(subject, erasure, event, options)).entry;
     },
+
+    recordInChain,
 
     subjectsOfKey(keyArn) {
       return table.subjectsOfKey(keyArn);
     },
   };
+
+  async function recordInChain(
+    subject: string,
+    erasure: string | null,
+    event: LedgerEvent,
+    options: { requestId?: string } = {},
+  ): Promise<{ entry: LedgerEntry; chain: LedgerEntry[] }> {
+    const idempotencyKey = idempotencyKeyOf(event, erasure, options.requestId);
+    let entries = rememberedChains().get(subject);
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      if (!entries) {
+        entries = await table.entries(subject);
+        const chain = checkChain(entries);
+        if (!chain.intact) {
+          // Never write onto a tampered chain: the new entry would vouch for whatever was changed.
+          throw new LedgerChainBroken(`the ledger of subject ${subject} is broken at entry ${chain.brokenAt}: ${chain.problem}`);
+        }
+        // Kept even when the event turns out to be there already: the invocation's next event
+        // appends from it without reading again.
+        remember(subject, entries);
+      }
+      const existing = entries.find((entry) => entry.idempotencyKey === idempotencyKey);
+      if (existing) return { entry: await indexed(existing), chain: entries };
+
+      const entry = chainEntry(entries.at(-1), { subject, idempotencyKey, erasure, recordedAt: now().toISOString(), event });
+      if (await table.append(entry)) {
+        const chain = [...entries, entry];
+        remember(subject, chain);
+        if (erasure) await summarise(subject, erasure, chain, entry.sequence, entries);
+        return { entry: await indexed(entry), chain };
+      }
+      // Another writer took this place in the chain: read the chain again and retry, after a
+      // short random pause so the same writers do not collide again in lockstep.
+      entries = undefined;
+      rememberedChains().delete(subject);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
+    }
+    throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
+  }
 }

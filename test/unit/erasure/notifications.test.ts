@@ -133,4 +133,89 @@ describe('describeFailure', () => {
   it('keeps a plain Cause as it is', () => {
     expect(describeFailure({ Error: 'States.Timeout', Cause: 'task timed out' })).toEqual({ error: 'States.Timeout', message: 'task timed out' });
   });
+  it('gives an empty message for a failure without a Cause', () => {
+    expect(describeFailure({ Error: 'States.TaskFailed', Cause: null })).toEqual({ error: 'States.TaskFailed', message: '' });
+  });
+});
+
+describe('what each notification says', () => {
+  const short = request.subjectFingerprint.slice(0, 12);
+  const compose = (facts: NotificationFacts) => composeNotifications(facts, notificationConfig, NOW);
+  const attributes = (eventType: string, severity: string) => ({ eventType, severity, schemaVersion: '1', subject: request.subjectFingerprint });
+
+  it('names the subject by the first 12 characters of its fingerprint in every subject line', () => {
+    expect(everyKind.flatMap((facts) => compose(facts).map((notification) => notification.subject))).toEqual([
+      `Erasure scheduled for subject ${short}`,
+      `Erasure completed for subject ${short}`,
+      `Erasure cancelled for subject ${short}`,
+      `Erasure held for subject ${short}`,
+      `ERASURE HELD: closure of subject ${short} not acted on (under legal hold)`,
+      `Erasure failed for subject ${short}`,
+      `ERASURE FAILED: KeyNotOwnedBySubject (subject ${short})`,
+      `Erasure aborted for subject ${short}`,
+      `ERASURE ABORTED: execution ended outside the pipeline (subject ${short})`,
+    ]);
+  });
+
+  it('tells on-call that a closure awaits an operator release', () => {
+    const facts: NotificationFacts = { kind: 'held', execution: null, request, because: 'AwaitingRelease', heldBy: 'ops@example.com', reason: 'erased before', until: null, previousErasure: execution };
+    const [, oncall] = compose(facts);
+    expect(oncall?.subject).toBe(`ERASURE HELD: closure of subject ${short} not acted on (awaiting an operator release)`);
+    expect(JSON.parse(oncall?.message ?? '')).toMatchObject({ because: 'AwaitingRelease', previousErasure: execution });
+  });
+
+  it('names a timed-out execution in words, and gives on-call its status to filter on', () => {
+    const facts: NotificationFacts = { kind: 'stopped', execution, request, status: 'TIMED_OUT', error: 'States.Timeout', cause: null, keys: [], runbook: [] };
+    const [notification, oncall] = compose(facts);
+    expect(notification?.subject).toBe(`Erasure timed out for subject ${short}`);
+    expect(oncall).toMatchObject({ topicArn: ONCALL_TOPIC_ARN, subject: `ERASURE TIMED OUT: execution ended outside the pipeline (subject ${short})`, attributes: { ...attributes('stopped', 'critical'), error: 'TIMED_OUT' } });
+  });
+
+  it("gives on-call a failure's error name as an attribute, besides the erasure topic's", () => {
+    const [notification, oncall] = compose(everyKind[4]!);
+    expect(notification?.attributes).toEqual(attributes('failed', 'critical'));
+    expect(oncall?.attributes).toEqual({ ...attributes('failed', 'critical'), error: 'KeyNotOwnedBySubject' });
+  });
+
+  it("cuts on-call's subject at SNS's 100 characters, keeping the erasure topic's whole", () => {
+    const error = `Custom.${'VeryLongErrorName'.repeat(8)}`;
+    const [notification, oncall] = compose({ kind: 'failed', execution, request, failure: { Error: error, Cause: null } });
+    expect(oncall?.subject).toBe(`ERASURE FAILED: ${error} (subject ${short})`.slice(0, 100));
+    expect(oncall?.subject).toHaveLength(100);
+    expect(notification?.subject).toBe(`Erasure failed for subject ${short}`);
+    expect(JSON.parse(oncall?.message ?? '')).toMatchObject({ error, message: '' });
+  });
+
+  it('pages on-call, as critical, for a deletion cancelled outside the pipeline, counting the keys kept', () => {
+    const kept = { ...verification.keys[0]!, fate: 'DeletionCancelled' as const, keyState: 'Disabled' };
+    const gone = { ...verification.keys[0]!, keyArn: `${key.keyArn}-2` };
+    const facts: NotificationFacts = { kind: 'cancelled', execution, request, keys: [kept, gone, { ...kept, keyArn: `${key.keyArn}-3` }], cancelledBy: 'unknown', reason: 'found by the check', unexplained: true };
+
+    const [notification, oncall] = compose(facts);
+
+    expect(notification).toMatchObject({ topicArn: ERASURE_TOPIC_ARN, subject: `Erasure cancelled for subject ${short}`, attributes: attributes('cancelled', 'critical') });
+    expect(oncall).toMatchObject({
+      topicArn: ONCALL_TOPIC_ARN,
+      subject: `ERASURE CANCELLED OUTSIDE THE PIPELINE: 2 keys kept (subject ${short})`,
+      attributes: { ...attributes('cancelled', 'critical'), error: 'DeletionCancelled' },
+    });
+    expect(JSON.parse(oncall?.message ?? '')).toMatchObject({ severity: 'critical', cancelledBy: 'unknown', reason: 'found by the check' });
+  });
+
+  it('says "1 key kept" when one deletion was cancelled outside the pipeline', () => {
+    const facts = { ...everyKind[2]!, unexplained: true } as NotificationFacts;
+    expect(compose(facts)[1]?.subject).toBe(`ERASURE CANCELLED OUTSIDE THE PIPELINE: 1 key kept (subject ${short})`);
+  });
+
+  it('announces the latest of several deletion dates, whatever their order, skipping a primary with none', () => {
+    const dated = (deletionDate: string | null, n: number): ScheduledKey => ({ ...key, keyArn: `${key.keyArn}-${n}`, deletionDate });
+    const keys = [dated('2026-12-01T00:00:00Z', 1), dated('2026-11-29T00:00:00Z', 2), dated('2026-11-30T00:00:00Z', 3), dated(null, 4)];
+    const [notification] = compose({ kind: 'scheduled', execution, request, keys });
+    expect(JSON.parse(notification!.message)).toMatchObject({ deletionDate: '2026-12-01T00:00:00Z' });
+  });
+
+  it('announces no deletion date when no key has one yet', () => {
+    const [notification] = compose({ kind: 'scheduled', execution, request, keys: [{ ...key, deletionDate: null }] });
+    expect(JSON.parse(notification!.message)).toMatchObject({ deletionDate: null });
+  });
 });
