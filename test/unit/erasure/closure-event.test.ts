@@ -55,4 +55,25 @@ describe('acceptClosure', () => {
   it('refuses something that is not an event at all', () => {
     expect(() => accept('AccountClosed')).toThrow(expect.objectContaining({ name: 'ClosureEventInvalid' }));
   });
+
+  it('names the event itself as at fault when the whole of it is wrong', () => {
+    expect(() => accept('AccountClosed')).toThrow(expect.objectContaining({ message: expect.stringMatching(/^malformed AccountClosed event: \(event\): .+/) }));
+  });
+
+  it("gives the parser's own message when it reports no field at fault", () => {
+    expect(() => acceptClosure({ success: false, error: { message: 'Unexpected token } in JSON' } }, ['com.example.accounts'])).toThrow(
+      expect.objectContaining({ name: 'ClosureEventInvalid', message: 'malformed AccountClosed event: Unexpected token } in JSON' }),
+    );
+  });
+
+  it('calls an event unreadable when the parser says nothing about it', () => {
+    expect(() => acceptClosure({ success: false, error: {} }, ['com.example.accounts'])).toThrow(
+      expect.objectContaining({ name: 'ClosureEventInvalid', message: 'malformed AccountClosed event: unreadable event' }),
+    );
+  });
+
+  it('separates the fields at fault with semicolons', () => {
+    const event = JSON.parse(readFileSync('events/account-closed-malformed.json', 'utf8'));
+    expect(() => accept(event)).toThrow(expect.objectContaining({ message: expect.stringMatching(/^malformed AccountClosed event: (\S+: [^;]+; )+\S+: [^;]+$/) }));
+  });
 });

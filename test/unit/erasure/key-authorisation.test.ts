@@ -108,6 +108,53 @@ describe('resolveErasureKeys', () => {
     });
   });
 
+  it('names the missing key, and says it may be deleted already, when a named key does not exist', async () => {
+    kms.addKey({ subjectId: 'user-1' });
+    const missing = '99999999-9999-4999-8999-999999999999';
+    await expect(resolveErasureKeys(keys(), searchFor('user-1', [missing]), keyPolicy, ACCOUNT_ID)).rejects.toThrow(
+      `key ${missing}, named in the closure event, does not exist (or was already deleted)`,
+    );
+  });
+
+  it('says which alias it looked under, by fingerprint, when the subject has no key', async () => {
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toThrow(
+      `subject ${fingerprintSubject('user-1')} has no key under alias/erasure/subject/… and the closure event names none`,
+    );
+  });
+
+  it('names the key and its manager when refusing a key that is not customer managed', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyManager: 'AWS' });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toThrow(
+      `key ${arnOf(key)} is managed by AWS; only customer managed keys are erased`,
+    );
+  });
+
+  it('calls a key whose manager KMS does not state managed by AWS, and refuses it', async () => {
+    const unmanaged = { ...(await keys().describeKey(arnOf(kms.addKey({ subjectId: 'user-1' }))))!, keyManager: '' };
+    const kmsAnswering = { describeKey: async () => unmanaged, tagValue: async () => 'user-1' };
+    await expect(resolveErasureKeys(kmsAnswering, searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toMatchObject({
+      name: 'KeyNotCustomerManaged',
+      message: `key ${unmanaged.keyArn} is managed by AWS; only customer managed keys are erased`,
+    });
+  });
+
+  it('names the key and its account when refusing a key of an account that is not allowed', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', accountId: '444455556666' });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toThrow(`key ${arnOf(key)} is in account 444455556666, which is not allowed`);
+  });
+
+  it('names the key and its state when refusing a key in a transitional state', async () => {
+    const key = kms.addKey({ subjectId: 'user-1', keyState: 'Creating' });
+    await expect(resolveErasureKeys(keys(), searchFor('user-1'), keyPolicy, ACCOUNT_ID)).rejects.toThrow(`key ${arnOf(key)} is Creating; it cannot be scheduled for deletion now`);
+  });
+
+  it('keeps the deletion date and waiting period of a key found already pending deletion', async () => {
+    const pending = { ...(await keys().describeKey(arnOf(kms.addKey({ subjectId: 'user-1' }))))!, keyState: 'PendingDeletion', deletionDate: new Date('2026-12-20T09:30:00Z'), pendingWindowDays: 30 };
+    const kmsAnswering = { describeKey: async () => pending, tagValue: async () => 'user-1' };
+    const [key] = await resolveErasureKeys(kmsAnswering, searchFor('user-1'), keyPolicy, ACCOUNT_ID);
+    expect(key).toEqual({ keyId: pending.keyId, keyArn: pending.keyArn, keyState: 'PendingDeletion', origin: 'AWS_KMS', multiRegion: false, deletionDate: '2026-12-20T09:30:00.000Z', pendingWindowDays: 30 });
+  });
+
   it('touches no key while authorising, whether it accepts or refuses', async () => {
     kms.addKey({ subjectId: 'user-1' });
     const named = kms.addKey({ tags: { 'erasure:subject': 'user-1' } });
@@ -125,7 +172,8 @@ describe('resolveErasureKeys of a multi-Region family', () => {
   const ALIAS = 'alias/erasure/subject/user-1';
 
   // KMS as each member's Region answers it: tags are per member, the family is the same everywhere.
-  function kmsWith(options: { tags?: Record<string, string | undefined>; deleted?: string[] } = {}) {
+  // `replicasSeen`: the replicas a replica's own configuration lists, when it lags behind the primary's.
+  function kmsWith(options: { tags?: Record<string, string | undefined>; deleted?: string[]; replicasSeen?: string[] } = {}) {
     const member = (keyArn: string): KmsKey => ({
       keyId: 'mrk-0123456789abcdef0123456789abcdef',
       keyArn,
@@ -134,7 +182,11 @@ describe('resolveErasureKeys of a multi-Region family', () => {
       keyState: 'Enabled',
       origin: 'AWS_KMS',
       multiRegion: true,
-      family: { role: keyArn === PRIMARY ? 'PRIMARY' : 'REPLICA', primaryArn: PRIMARY, replicaArns: REPLICAS.filter((arn) => !options.deleted?.includes(arn)) },
+      family: {
+        role: keyArn === PRIMARY ? 'PRIMARY' : 'REPLICA',
+        primaryArn: PRIMARY,
+        replicaArns: (keyArn !== PRIMARY && options.replicasSeen ? options.replicasSeen : REPLICAS).filter((arn) => !options.deleted?.includes(arn)),
+      },
       deletionDate: undefined,
     });
     const described: string[] = [];
@@ -176,5 +228,12 @@ describe('resolveErasureKeys of a multi-Region family', () => {
   it('leaves out a member KMS has deleted already', async () => {
     const found = await resolveErasureKeys(kmsWith({ deleted: [REPLICAS[0]!] }), searchFor('user-1'), keyPolicy, ACCOUNT_ID);
     expect(found.map((key) => key.keyArn)).toEqual([REPLICAS[1], PRIMARY]);
+  });
+
+  it("takes the family from the primary's configuration when the named replica's lags behind it", async () => {
+    const kms = kmsWith({ replicasSeen: [REPLICAS[1]!] });
+    const byName = { ...kms, describeKey: (reference: string) => (reference === ALIAS ? Promise.resolve(undefined) : kms.describeKey(reference)) };
+    const found = await resolveErasureKeys(byName, searchFor('user-1', [REPLICAS[1]!]), keyPolicy, ACCOUNT_ID);
+    expect(found.map((key) => key.keyArn).sort()).toEqual([...REPLICAS, PRIMARY].sort());
   });
 });

@@ -7,6 +7,8 @@ import {
   LimitExceededException,
   ListResourceTagsCommand,
   NotFoundException,
+  KMSInternalException,
+  ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
@@ -60,6 +62,7 @@ function fakeKms() {
       KeySpec: input.KeySpec,
       KeyUsage: input.KeyUsage,
       MultiRegion: input.MultiRegion ?? false,
+      ...(input.MultiRegion ? { MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryKey: { Arn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${keyId}`, Region: REGION }, ReplicaKeys: [] } } : {}),
       Description: input.Description,
     };
     keys.set(keyId, { metadata, tags: Object.fromEntries((input.Tags ?? []).map((tag: { TagKey?: string; TagValue?: string }) => [tag.TagKey, tag.TagValue])), policy: input.Policy ?? '', description: input.Description ?? '' });
@@ -80,6 +83,13 @@ function fakeKms() {
     key.metadata.KeyState = 'PendingDeletion';
     key.metadata.DeletionDate = new Date(Date.UTC(2030, 0, 1 + (PendingWindowInDays ?? 30)));
     return { KeyId: key.metadata.Arn, KeyState: 'PendingDeletion', DeletionDate: key.metadata.DeletionDate, PendingWindowInDays };
+  });
+  // The replica itself lives in another Region's KMS; here only the primary's family records it.
+  mock.on(ReplicateKeyCommand).callsFake(({ KeyId, ReplicaRegion }) => {
+    const primary = find(KeyId).metadata;
+    const Arn = `arn:aws:kms:${ReplicaRegion}:${ACCOUNT_ID}:key/${primary.KeyId}`;
+    primary.MultiRegionConfiguration!.ReplicaKeys!.push({ Arn, Region: ReplicaRegion });
+    return { ReplicaKeyMetadata: { ...primary, Arn, KeyState: 'Creating', MultiRegionConfiguration: { ...primary.MultiRegionConfiguration, MultiRegionKeyType: 'REPLICA' } } };
   });
   const client = new KMSClient({ region: REGION });
   return { keys, aliases, mock, find, kms: { ...kmsKeys(client), ...kmsProvisioning(client) }, client };
@@ -116,6 +126,7 @@ describe('provisionSubjectKey', () => {
 
     const policy = JSON.parse(world.keys.get(provisioned.keyId)!.policy);
     expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Id).toBe('crypto-erasure-subject-key');
     expect(policy.Statement).toEqual([
       { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'kms:*', Resource: '*' },
       { Sid: 'AllowCryptoErasurePipelineToEraseThisKey', Effect: 'Allow', Principal: { AWS: ERASER_ROLE }, Action: ERASER_KEY_ACTIONS, Resource: '*' },
@@ -127,7 +138,7 @@ describe('provisionSubjectKey', () => {
     const provisioned = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy);
 
     const policy = JSON.parse(world.keys.get(provisioned.keyId)!.policy);
-    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement).toEqual([{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'kms:*', Resource: '*' }]);
     expect(provisioned.eraserRoleArn).toBeNull();
   });
 
@@ -218,5 +229,137 @@ describe('provisionSubjectKey', () => {
     expect(raced).toMatchObject({ outcome: 'already-provisioned', keyId: winner.keyId });
     const loser = [...world.keys.values()].find((key) => key.metadata.KeyId !== winner.keyId)!;
     expect(loser.metadata.KeyState).toBe('PendingDeletion');
+  });
+
+  it('answers with the single-Region key it created, which has no replicas', async () => {
+    const provisioned = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy);
+
+    expect(provisioned).toMatchObject({ outcome: 'created', multiRegion: false, replicas: [] });
+  });
+
+  it('creates a multi-Region primary replicated into each asked Region, each replica tagged for the subject', async () => {
+    const provisioned = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: ['us-east-1', 'ap-southeast-2', 'us-east-1'] }, keyPolicy);
+
+    expect(provisioned).toMatchObject({
+      outcome: 'created',
+      multiRegion: true,
+      replicas: [
+        { region: 'us-east-1', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${provisioned.keyId}` },
+        { region: 'ap-southeast-2', keyArn: `arn:aws:kms:ap-southeast-2:${ACCOUNT_ID}:key/${provisioned.keyId}` },
+      ],
+    });
+    const replications = world.mock.commandCalls(ReplicateKeyCommand).map((call) => call.args[0].input);
+    expect(replications).toEqual([
+      expect.objectContaining({ ReplicaRegion: 'us-east-1', Tags: [{ TagKey: 'erasure:subject', TagValue: 'user-1' }], Description: SUBJECT_KEY_DESCRIPTION }),
+      expect.objectContaining({ ReplicaRegion: 'ap-southeast-2', Tags: [{ TagKey: 'erasure:subject', TagValue: 'user-1' }], Description: SUBJECT_KEY_DESCRIPTION }),
+    ]);
+  });
+
+  it("adds on a retry only the replicas still missing, and none in the primary's own Region", async () => {
+    await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: ['us-east-1'] }, keyPolicy);
+
+    const again = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: [REGION, 'us-east-1', 'ap-southeast-2'] }, keyPolicy);
+
+    expect(again.outcome).toBe('already-provisioned');
+    expect(again.replicas.map((replica) => replica.region)).toEqual(['us-east-1', 'ap-southeast-2']);
+    expect(world.mock.commandCalls(ReplicateKeyCommand).map((call) => call.args[0].input.ReplicaRegion)).toEqual(['us-east-1', 'ap-southeast-2']);
+  });
+
+  it('lists the replicas of a multi-Region key already provisioned', async () => {
+    const first = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: ['us-east-1'] }, keyPolicy);
+
+    const again = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy);
+
+    expect(again.replicas).toEqual([{ region: 'us-east-1', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/${first.keyId}` }]);
+  });
+
+  it('refuses to replicate a subject key that is not a multi-Region primary', async () => {
+    const single = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy);
+
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: ['us-east-1'] }, keyPolicy)).rejects.toMatchObject({
+      name: 'InvalidProvisioningRequest',
+      refusal: true,
+      message: `subject key ${single.keyArn} is not a multi-Region primary key: it cannot be replicated (provision a new subject with --replica-region)`,
+    });
+  });
+
+  it('refuses a replica Region that is not an AWS Region name, and creates nothing', async () => {
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, replicaRegions: ['us-east-1', 'eu-west'] }, keyPolicy)).rejects.toMatchObject({
+      name: 'InvalidProvisioningRequest',
+      message: 'eu-west is not an AWS Region name',
+    });
+    expect(world.keys.size).toBe(0);
+  });
+
+  it('refuses an invalid subject id as a refusal, saying what a subject id is', async () => {
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user 1', accountId: ACCOUNT_ID }, keyPolicy)).rejects.toMatchObject({
+      name: 'InvalidProvisioningRequest',
+      refusal: true,
+      message: 'a subject id is 1 to 200 characters of A-Z, a-z, 0-9, _ and -',
+    });
+  });
+
+  it.each(['11112222333', `x${ACCOUNT_ID}`, `${ACCOUNT_ID}4`])('refuses the account id %j, which is not 12 digits, and creates nothing', async (accountId) => {
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId }, keyPolicy)).rejects.toMatchObject({
+      name: 'InvalidProvisioningRequest',
+      message: `account id ${accountId} is not 12 digits`,
+    });
+    expect(world.keys.size).toBe(0);
+  });
+
+  it('names the eraser role it refuses and the account it expected', async () => {
+    const eraserRoleArn = 'arn:aws:iam::999999999999:role/KeyEraserRole';
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, eraserRoleArn }, keyPolicy)).rejects.toThrow(`${eraserRoleArn} is not an IAM role ARN in account ${ACCOUNT_ID}`);
+  });
+
+  it('refuses, as a conflict, a subject whose alias points at an AWS managed key even when it is tagged for the subject', async () => {
+    const first = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy);
+    world.keys.get(first.keyId)!.metadata.KeyManager = 'AWS';
+
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy)).rejects.toMatchObject({ name: 'SubjectKeyConflict', refusal: true });
+  });
+
+  it('refuses a subject whose multi-Region key is pending replica deletion: the subject is being erased', async () => {
+    const first = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID, multiRegion: true }, keyPolicy);
+    world.keys.get(first.keyId)!.metadata.KeyState = 'PendingReplicaDeletion';
+
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy)).rejects.toMatchObject({
+      name: 'SubjectKeyConflict',
+      message: expect.stringContaining(`key ${first.keyArn} is PendingReplicaDeletion: the subject is being erased`),
+    });
+  });
+
+  it('reports a failed alias as a failure, not a refusal, naming the deletion date of the orphan and keeping the cause', async () => {
+    const aliasError = new LimitExceededException({ message: 'too many aliases', $metadata: {} });
+    world.mock.on(CreateAliasCommand).rejects(aliasError);
+
+    const failed = await provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy).catch((error: Error) => error);
+
+    const [orphan] = world.keys.values();
+    expect(failed).toMatchObject({
+      name: 'KeyProvisioningFailed',
+      refusal: false,
+      message: `creating the alias of subject ${fingerprintSubject('user-1')}'s key failed (LimitExceededException: too many aliases); the new key ${orphan!.metadata.Arn} was scheduled for deletion in 7 days (2030-01-08T00:00:00.000Z)`,
+      cause: aliasError,
+    });
+  });
+
+  it('leaves out the deletion date of the orphan when KMS does not answer one', async () => {
+    world.mock.on(CreateAliasCommand).rejects(new LimitExceededException({ message: 'too many aliases', $metadata: {} }));
+    world.mock.on(ScheduleKeyDeletionCommand).resolves({ KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
+
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy)).rejects.toThrow(/was scheduled for deletion in 7 days$/);
+  });
+
+  it('reports a failure, not a conflict, when KMS made the alias but the call failed', async () => {
+    world.mock.on(CreateAliasCommand).callsFake(({ AliasName, TargetKeyId }) => {
+      world.aliases.set(AliasName, world.find(TargetKeyId).metadata.KeyId!);
+      throw new KMSInternalException({ message: 'internal error', $metadata: {} });
+    });
+
+    await expect(provisionSubjectKey(world.kms, { subjectId: 'user-1', accountId: ACCOUNT_ID }, keyPolicy)).rejects.toMatchObject({
+      name: 'KeyProvisioningFailed',
+      message: expect.stringContaining('(KMSInternalException: internal error)'),
+    });
   });
 });

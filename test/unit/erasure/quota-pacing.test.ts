@@ -142,4 +142,16 @@ describe('QuotaPacer', () => {
     expect(kms.outcomes.succeeded).toBe(200);
     expect(pacer.ratePerSecond).toBeLessThanOrEqual(2.5);
   });
+
+  it('makes a call whose turn has come at once, without sleeping', async () => {
+    const clock = fakeClock();
+    const sleeps: number[] = [];
+    const pacer = new QuotaPacer({ initialPerSecond: 5 }, { now: clock.now, sleep: async (ms) => void sleeps.push(ms) });
+
+    await pacer.call(async () => 'first');
+    clock.ms += 200;
+    await pacer.call(async () => 'second, exactly one interval later');
+
+    expect(sleeps).toEqual([]);
+  });
 });

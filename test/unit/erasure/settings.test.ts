@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isImmediateErasure, readIntakeConfig, readKeyPolicy } from '../../../functions/lib/erasure/settings.ts';
+import { isImmediateErasure, readAlertConfig, readIntakeConfig, readKeyPolicy } from '../../../functions/lib/erasure/settings.ts';
 import { functionEnvironment } from '../../support/settings.ts';
 
 describe('settings', () => {
@@ -40,6 +40,19 @@ describe('settings', () => {
   it('refuses intake without any allowed source', () => {
     expect(() => readIntakeConfig({ ...functionEnvironment, ALLOWED_EVENT_SOURCES: ' , ' })).toThrow(
       expect.objectContaining({ name: 'InvalidSettings', message: expect.stringContaining('ALLOWED_EVENT_SOURCES') }),
+    );
+  });
+
+  it('reads the escalation contact without the whitespace around it', () => {
+    expect(readAlertConfig({ ...functionEnvironment, ESCALATION_CONTACT: '  the security on-call\n' }).escalationContact).toBe('the security on-call');
+  });
+
+  it('names each setting at fault and what it must be', () => {
+    expect(() => readKeyPolicy({ ...functionEnvironment, PENDING_WINDOW_DAYS: '31', ALIAS_PREFIX: 'alias/aws/s3' })).toThrow(
+      expect.objectContaining({
+        name: 'InvalidSettings',
+        message: "invalid settings: PENDING_WINDOW_DAYS: must be a whole number of days from 7 to 30 (KMS's waiting period); ALIAS_PREFIX: must be alias/<name> without a trailing slash, outside alias/aws/ (reserved for AWS managed keys)",
+      }),
     );
   });
 });
