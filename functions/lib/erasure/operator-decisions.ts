@@ -54,6 +54,10 @@ export async function cancelErasure(subject: string, decision: Decision & { enab
   }
   if (erasure.status === 'cancelled') return { outcome: 'already-cancelled', erasure: erasure.erasure, keys: [], messageIds: [] };
 
+  // Decided before anything changes: an execution stopped for a cancel then refused would never
+  // verify the deletion nor issue the certificate, and its end would read as the operator's.
+  await refuseIfEveryKeyDeleted(subject, erasure.keys, context.kms);
+
   // Stopped first, so that no check of the execution's can find a key's deletion cancelled and
   // report the cancellation as its own before the operator's decision is recorded.
   const cause = `cancelled by ${decision.by}: ${decision.reason}`;
@@ -79,6 +83,7 @@ export async function cancelErasure(subject: string, decision: Decision & { enab
     keys.push({ keyArn, keyState, cancelled });
   }
   if (keys.length > 0 && keys.every((key) => key.keyState === 'Deleted')) {
+    // KMS deleted the last key between the check above and the stop: the data is gone all the same.
     throw new ErasureIrreversible(`every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`);
   }
 
@@ -119,10 +124,13 @@ export async function placeLegalHold(subject: string, decision: Decision & { unt
   if (decision.until !== null && Date.parse(decision.until) <= context.now.getTime()) {
     throw new RangeError(`a hold until ${decision.until} would already have expired`);
   }
-  await context.ledger.record(subject, null, { type: 'LegalHoldPlaced', by: decision.by, reason: decision.reason, until: decision.until }, { requestId: context.requestId });
   const last = record.erasures.at(-1);
+  const cancels = last !== undefined && last.status !== 'completed' && last.status !== 'cancelled';
+  // A hold over keys KMS has already destroyed would hold nothing: refused before it is recorded.
+  if (cancels) await refuseIfEveryKeyDeleted(subject, last.keys, context.kms);
+  await context.ledger.record(subject, null, { type: 'LegalHoldPlaced', by: decision.by, reason: decision.reason, until: decision.until }, { requestId: context.requestId });
   const cancelled =
-    last && last.status !== 'completed' && last.status !== 'cancelled'
+    cancels
       ? await cancelErasure(subject, { by: decision.by, reason: `legal hold: ${decision.reason}` }, context)
       : null;
   return { outcome: 'held', until: decision.until, cancelled };
@@ -143,6 +151,12 @@ export async function releaseSubject(subject: string, decision: Decision, contex
   if (released.length === 0) throw new NothingToRelease(`subject ${subject} is neither held nor awaiting a release`);
   await context.ledger.record(subject, null, { type: 'Released', by: decision.by, reason: decision.reason }, { requestId: context.requestId });
   return { outcome: 'released', released };
+}
+
+async function refuseIfEveryKeyDeleted(subject: string, keys: string[], kms: OperatorContext['kms']): Promise<void> {
+  if (keys.length === 0) return;
+  for (const keyArn of keys) if ((await kms.describeKey(keyArn)) !== undefined) return;
+  throw new ErasureIrreversible(`every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`);
 }
 
 async function readIntact(ledger: Ledger, subject: string): Promise<SubjectRecord> {

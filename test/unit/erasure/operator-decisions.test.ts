@@ -166,14 +166,24 @@ describe('operator decisions', () => {
       expect(stopped).toEqual([]);
     });
 
-    it('refuses with ErasureIrreversible when KMS has already deleted every key, recording and announcing no cancellation', async () => {
+    it('refuses with ErasureIrreversible when KMS has already deleted every key, leaving the execution to verify and certify, recording and announcing no cancellation', async () => {
       await erasureOf([deletedKey(), deletedKey()]);
       await expect(cancelErasure(subject, ops, context())).rejects.toMatchObject({
         name: 'ErasureIrreversible',
         message: `every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`,
       });
+      // A stopped execution would never verify the deletion nor issue the certificate, and its end
+      // would read as the operator's cancel: no page, and the subject left awaiting a release.
+      expect(stopped).toEqual([]);
       expect(await eventTypes()).not.toContain('ErasureCancelled');
       expect(published).toEqual([]);
+    });
+
+    it('places no legal hold it cannot honour: with every key already deleted, the hold is refused and the execution runs on', async () => {
+      await erasureOf([deletedKey()]);
+      await expect(placeLegalHold(subject, { ...ops, until: null }, context())).rejects.toMatchObject({ name: 'ErasureIrreversible' });
+      expect(stopped).toEqual([]);
+      expect(await eventTypes()).not.toContain('LegalHoldPlaced');
     });
 
     it('refuses with ErasureIrreversible an erasure that completed, touching nothing', async () => {
