@@ -1,6 +1,6 @@
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, NotFoundException } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { provision, provisionLines } from '../../../cli/commands/provision.ts';
 import { CliError } from '../../../cli/exit-codes.ts';
 import type { Target } from '../../../cli/target.ts';
@@ -8,6 +8,8 @@ import { ACCOUNT_ID, REGION, keyPolicy } from '../../support/settings.ts';
 
 const kmsMock = mockClient(KMSClient);
 afterEach(() => kmsMock.reset());
+// The mutation run shares modules between test files: a mock left in place would answer theirs.
+afterAll(() => kmsMock.restore());
 
 /** A stage target whose KMS has no key for the subject yet and creates one. */
 function stageTarget(eraserRoleArn: string | undefined): Target {

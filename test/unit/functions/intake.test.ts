@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSubject } from '../../../functions/lib/erasure/subject.ts';
 import { invoke } from '../../support/invoke.ts';
 import { mockLedgerTable } from '../../support/ledger-mock.ts';
@@ -21,6 +21,11 @@ afterEach(() => {
   sfn.reset();
   sqs.reset();
   ledger.reset();
+});
+// The mutation run shares modules between test files: a mock left in place would answer theirs.
+afterAll(() => {
+  sfn.restore();
+  sqs.restore();
 });
 
 const closure = () => JSON.parse(readFileSync('events/account-closed.json', 'utf8'));

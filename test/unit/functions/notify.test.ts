@@ -2,7 +2,7 @@ import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { erasureLedger } from '../../../functions/lib/ledger/ledger.ts';
 import { invoke } from '../../support/invoke.ts';
 import { mockLedgerTable } from '../../support/ledger-mock.ts';
@@ -21,6 +21,11 @@ afterEach(() => {
   sns.reset();
   kms.reset();
   ledger.reset();
+});
+// The mutation run shares modules between test files: a mock left in place would answer theirs.
+afterAll(() => {
+  sns.restore();
+  kms.restore();
 });
 
 const request = erasureRequestFor('user-1');
