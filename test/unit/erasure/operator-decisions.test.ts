@@ -179,6 +179,41 @@ describe('operator decisions', () => {
       expect(published).toEqual([]);
     });
 
+    describe('when KMS deletes keys while the execution is being stopped', () => {
+      const stoppingDeletes = (keys: KeyRecord[]): OperatorContext => ({
+        ...context(),
+        executions: {
+          stop: async (...stop) => {
+            stopped.push(stop);
+            for (const key of keys) kms.deleteKey(key);
+          },
+        },
+      });
+
+      it('refuses with ErasureIrreversible once the last key is gone, recording and announcing no cancellation', async () => {
+        const keys = [keyIn('PendingDeletion'), keyIn('PendingDeletion')];
+        await erasureOf(keys);
+        await expect(cancelErasure(subject, ops, stoppingDeletes(keys))).rejects.toMatchObject({
+          name: 'ErasureIrreversible',
+          message: `every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`,
+        });
+        expect(await eventTypes()).not.toContain('ErasureCancelled');
+        expect(published).toEqual([]);
+      });
+
+      it('cancels the keys still pending when only some are gone, reporting the others Deleted', async () => {
+        const [gone, pending] = [keyIn('PendingDeletion'), keyIn('PendingDeletion')];
+        await erasureOf([gone, pending]);
+        const outcome = await cancelErasure(subject, ops, stoppingDeletes([gone]));
+        expect(outcome.keys).toEqual([
+          { keyArn: arnOf(gone), keyState: 'Deleted', cancelled: false },
+          { keyArn: arnOf(pending), keyState: 'Disabled', cancelled: true },
+        ]);
+        expect(await eventTypes()).toContain('ErasureCancelled');
+        expect(published).toMatchObject([{ kind: 'cancelled' }]);
+      });
+    });
+
     it('places no legal hold it cannot honour: with every key already deleted, the hold is refused and the execution runs on', async () => {
       await erasureOf([deletedKey()]);
       await expect(placeLegalHold(subject, { ...ops, until: null }, context())).rejects.toMatchObject({ name: 'ErasureIrreversible' });
