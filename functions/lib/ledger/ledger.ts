@@ -1,5 +1,6 @@
 import type { LedgerTable } from '../aws/ledger-table.ts';
 import { LedgerChainBroken, LedgerContention } from '../erasure/errors.ts';
+import { sleep } from '../runtime/clock.ts';
 import { chainEntry, checkChain } from './hash-chain.ts';
 import { idempotencyKeyOf, type LedgerEntry, type LedgerEvent } from './ledger-events.ts';
 import { foldErasures, foldSubject, type SubjectRecord } from './subject-record.ts';
@@ -155,10 +156,11 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
         return { entry: await indexed(entry), chain };
       }
       // Another writer took this place in the chain: read the chain again and retry, after a
-      // short random pause so the same writers do not collide again in lockstep.
+      // short random pause so the same writers do not collide again in lockstep (on the handlers'
+      // clock, which the embedded AWS runs as it runs every other wait).
       entries = undefined;
       rememberedChains().delete(subject);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * round));
+      await sleep(Math.random() * 10 * round);
     }
     throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
   }

@@ -3,6 +3,7 @@ import { checkChain } from '../../../functions/lib/ledger/hash-chain.ts';
 import type { LedgerEvent } from '../../../functions/lib/ledger/ledger-events.ts';
 import { erasureLedger, forgetRememberedChains } from '../../../functions/lib/ledger/ledger.ts';
 import { concurrentInvocationStore, runInvocation } from '../../../embedded-aws/lambda/invocation-store.ts';
+import { useTimeSource } from '../../../functions/lib/runtime/clock.ts';
 import { ledgerDouble } from '../../support/ledger-double.ts';
 
 const subject = 'b'.repeat(32);
@@ -64,6 +65,23 @@ describe('the erasure ledger', () => {
     await first.record(subject, erasure, disabled(3));
     expect((first.table.rows.get(subject) ?? []).map((entry) => entry.sequence)).toEqual([1, 2, 3]);
     expect((await first.read(subject)).chain).toMatchObject({ intact: true, length: 3 });
+  });
+
+  it("pauses between two rounds on the handlers' clock, which the embedded AWS runs virtually, not on the system's timers", async () => {
+    const pauses: number[] = [];
+    const restore = useTimeSource({ now: () => new Date(), sleep: async (ms) => void pauses.push(ms) });
+    try {
+      const first = ledgerDouble();
+      const second = erasureLedger(first.table, () => new Date());
+      await first.record(subject, erasure, disabled(1));
+      await second.record(subject, erasure, disabled(2));
+      await first.record(subject, erasure, disabled(3));
+      expect(pauses).toHaveLength(1);
+      expect(pauses[0]).toBeGreaterThanOrEqual(0);
+      expect(pauses[0]).toBeLessThan(10);
+    } finally {
+      restore();
+    }
   });
 
   it('keeps a summary item per erasure, projected from its events', async () => {
