@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -82,8 +84,74 @@ export interface EventBridgeEventConfig {
   state?: string;
 }
 
-export async function printServerlessConfig(projectRoot: string, stage: string, region: string, params: Record<string, string> = {}): Promise<ServerlessConfig> {
+/** Runs `osls` with these arguments in the project and answers its standard output. */
+export type OslsRunner = (projectRoot: string, args: string[]) => Promise<string>;
+
+export interface PrintOptions {
+  /** Where printed configurations are kept; `node_modules/.cache/crypto-erasure/osls-print` when absent, none when null. */
+  cacheDir?: string | null;
+  /** How osls is run; the project's own osls when absent (tests count the runs). */
+  runOsls?: OslsRunner;
+}
+
+/**
+ * osls takes 3 to 4 seconds to print (it loads the whole framework and its plugins), and every start
+ * of the embedded AWS needs the same answer: `npm start`, each replay, each e2e test file. So the
+ * answer is kept, under a hash of everything it is made from (see `printInputs`), and printed
+ * afresh whenever any of that changes.
+ */
+export async function printServerlessConfig(
+  projectRoot: string,
+  stage: string,
+  region: string,
+  params: Record<string, string> = {},
+  options: PrintOptions = {},
+): Promise<ServerlessConfig> {
   const args = ['print', '--format', 'json', '--stage', stage, '--region', region, ...Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)];
+  const runOsls = options.runOsls ?? runProjectOsls;
+  const cacheDir = options.cacheDir === undefined ? join(projectRoot, 'node_modules', '.cache', 'crypto-erasure', 'osls-print') : options.cacheDir;
+  const inputs = cacheDir === null ? undefined : printInputs(projectRoot);
+  const cached = inputs && cacheDir ? join(cacheDir, `${createHash('sha256').update(JSON.stringify({ args, inputs })).digest('hex')}.json`) : undefined;
+  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as ServerlessConfig;
+
+  const stdout = await runOsls(projectRoot, args);
+  const config = JSON.parse(stdout) as ServerlessConfig;
+  if (cached) {
+    // Written aside and renamed: test workers printing at once never read half a file.
+    mkdirSync(dirname(cached), { recursive: true });
+    const aside = `${cached}.${process.pid}.tmp`;
+    writeFileSync(aside, stdout);
+    renameSync(aside, cached);
+  }
+  return config;
+}
+
+/**
+ * What `osls print` reads, by content: serverless.yml, every file it references with `${file()}`,
+ * every project file those require (deploy/settings.cjs requires the settings rules), whole
+ * directories referenced (deploy/, statemachines/), and package-lock.json for the versions of osls
+ * and its plugins. Undefined (print afresh, keep nothing) when any of them reads the environment:
+ * its answer would then depend on more than files.
+ */
+export function printInputs(projectRoot: string): Record<string, string> | undefined {
+  const contents: Record<string, string> = {};
+  const pending = ['serverless.yml', 'package.json', 'package-lock.json'];
+  for (const directory of ['deploy', 'statemachines']) {
+    if (existsSync(join(projectRoot, directory))) pending.push(...readdirSync(join(projectRoot, directory)).map((name) => join(directory, name)));
+  }
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (file in contents || !existsSync(join(projectRoot, file))) continue;
+    const text = readFileSync(join(projectRoot, file), 'utf8');
+    if (/\$\{env:|process\.env/.test(text)) return undefined;
+    contents[file] = createHash('sha256').update(text).digest('hex');
+    for (const match of text.matchAll(/\$\{file\(([^)]+)\)/g)) pending.push(relative(projectRoot, resolve(projectRoot, match[1]!)));
+    for (const match of text.matchAll(/require\((['"])(\.{1,2}\/[^'"]+)\1\)/g)) pending.push(relative(projectRoot, resolve(projectRoot, dirname(file), match[2]!)));
+  }
+  return contents;
+}
+
+const runProjectOsls: OslsRunner = async (projectRoot, args) => {
   const env = {
     ...process.env,
     PATH: `${join(projectRoot, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
@@ -92,10 +160,10 @@ export async function printServerlessConfig(projectRoot: string, stage: string, 
   };
   try {
     const { stdout } = await run(join(projectRoot, 'node_modules', '.bin', 'osls'), args, { cwd: projectRoot, env, maxBuffer: 16 * 1024 * 1024 });
-    return JSON.parse(stdout) as ServerlessConfig;
+    return stdout;
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
     const detail = `${failure.stdout ?? ''}${failure.stderr ?? ''}`.split('\n').filter((line) => line.trim() && !line.trimStart().startsWith('at ')).slice(0, 8).join('\n');
     throw new Error(`serverless.yml could not be resolved by osls:\n${detail || failure.message}`);
   }
-}
+};
