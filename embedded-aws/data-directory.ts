@@ -73,6 +73,12 @@ export class DataDirectory {
     clearInterval(this.timer);
     await this.save({ closing: true });
   }
+
+  /** Stops saving without a last save: a start that failed leaves the directory as it found it. */
+  async abandon(): Promise<void> {
+    clearInterval(this.timer);
+    await this.saving;
+  }
 }
 
 /** A part's state as JSON; `closing` tells the last save, on close, from the periodic ones. */

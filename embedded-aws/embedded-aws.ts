@@ -259,11 +259,30 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
 }
 
 async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedAws> {
+  // What has been opened so far, closed in reverse if a later step fails: a failed start leaves no
+  // server listening, no database holding its data directory's lock, no timer, no patched globals.
+  const opened: (() => unknown)[] = [];
+  try {
+    return await deployParts(options, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch {
+        // The start's own failure is the one to report.
+      }
+    }
+    throw error;
+  }
+}
+
+async function deployParts(options: EmbeddedAwsOptions, opened: (() => unknown)[]): Promise<EmbeddedAws> {
   const projectRoot = options.projectRoot ?? process.cwd();
   const region = options.region ?? 'eu-west-1';
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const log = options.log ?? ((line: string) => console.warn(line));
   const dataDirectory = options.dataDir === undefined ? undefined : await DataDirectory.open(options.dataDir, (error) => log(`[data-dir] ${String(error)}`));
+  if (dataDirectory) opened.push(() => dataDirectory.abandon());
   const config = await printServerlessConfig(projectRoot, options.stage ?? 'local', region, options.params);
   const deployment = planDeployment(config, accountId);
   // Started once the configuration is read, so the seconds osls takes do not become weeks.
@@ -273,6 +292,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
 
   let listening: string | undefined;
   const queues = new EmbeddedSqs({ clock, faults: options.faults, log, endpoint: () => listening });
+  opened.push(() => queues.close());
   const invocations = await concurrentInvocationStore();
   const lambda = new EmbeddedLambda({
     projectRoot,
@@ -285,6 +305,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     log,
     modelledDurationMs: options.latency?.invocationMs,
   });
+  opened.push(() => lambda.close());
   const stepFunctions = new EmbeddedStepFunctions({
     clock,
     faults: options.faults,
@@ -301,8 +322,10 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
       events.putEvent(event);
     },
   });
+  opened.push(() => stepFunctions.close());
   const executionMetrics = new StepFunctionsMetrics();
   const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
+  opened.push(() => sns.close());
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
     clock,
     deliveryLatencyMs: options.latency?.eventDeliveryMs,
@@ -311,6 +334,7 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     queues,
     deliver: (target, event) => deliverToTarget(target, event, { lambda, stepFunctions, sns, region, accountId, meter: options.meter }),
   });
+  opened.push(() => events.close());
   const kms = new EmbeddedKms({
     clock,
     accountId,
@@ -320,8 +344,10 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     emit: (event) => events.putEvent(event),
     restore: dataDirectory?.read<KmsSnapshot>('kms'),
   });
+  opened.push(() => kms.close());
   dataDirectory?.keep('kms', () => kms.snapshot());
   const dynamodb = await EmbeddedDynamoDb.open({ region, accountId, faults: options.faults, path: dataDirectory?.resolve('dynamodb') });
+  opened.push(() => dynamodb.close());
 
   const alarms = new EmbeddedCloudWatch({
     clock,
@@ -335,6 +361,8 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     },
   });
 
+  opened.push(() => alarms.close());
+
   const server = new EmbeddedAwsServer({
     port: options.port,
     defaultRegion: region,
@@ -346,12 +374,15 @@ async function deployEmbeddedAws(options: EmbeddedAwsOptions): Promise<EmbeddedA
     activity,
   });
   const endpoint = await server.listen();
+  opened.push(() => server.close());
   listening = endpoint;
 
   await deployResources(deployment, { kms, sns, events, stepFunctions, queues, alarms }, { endpoint, region, accountId, credentials: EMBEDDED_CREDENTIALS });
 
   const restoreEnvironment = setFunctionEnvironment(deployment, endpoint, EMBEDDED_CREDENTIALS, options.environment ?? {});
+  opened.push(restoreEnvironment);
   const restoreTime = useTimeSource({ now: () => clock.now(), sleep: (ms) => clock.sleep(ms) });
+  opened.push(restoreTime);
   // The functions' SDK clients hand their requests to the server in-process: the same requests,
   // signed and metered as over loopback, without a socket's cost (see in-process-transport.ts).
   let serving = true;

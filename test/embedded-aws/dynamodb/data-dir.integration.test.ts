@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -42,6 +43,23 @@ describe('a data directory', () => {
     expect(kept.KeyMetadata).toMatchObject({ KeyId: KeyMetadata?.KeyId, Description: 'kept across restarts', KeyState: 'Enabled' });
     await aws.close();
     aws = undefined;
+  }, 120_000);
+
+  it('gives its data directory back when a start fails part way: the next start opens it, and the failed one wrote nothing', async () => {
+    const failedDir = mkdtempSync(join(tmpdir(), 'embedded-aws-failed-start-'));
+    const occupied = createServer();
+    await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (occupied.address() as AddressInfo).port;
+      // The port is taken: the start fails after the data directory and its DynamoDB are open.
+      await expect(startEmbeddedAws({ log: () => undefined, dataDir: failedDir, port })).rejects.toThrow(`port ${port} is already in use`);
+      expect(existsSync(join(failedDir, 'clock.json'))).toBe(false);
+      const again = await startEmbeddedAws({ log: () => undefined, dataDir: failedDir });
+      await again.close();
+    } finally {
+      occupied.close();
+      rmSync(failedDir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('refuses, in one line, a directory that cannot be created', async () => {
