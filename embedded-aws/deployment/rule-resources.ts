@@ -3,10 +3,10 @@
  * applies.
  */
 import type { RuleState, RuleTarget } from '../eventbridge/embedded-event-bridge.ts';
+import { RULE_STATES } from '../eventbridge/event-bus-store.ts';
 import type { PlanContext } from './intrinsics.ts';
 import type { LocalRuleDeployment } from './local-deployment.ts';
 
-const RULE_STATES: readonly RuleState[] = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'];
 /** The AWS::Events::Rule Target properties the embedded EventBridge honours. */
 const RULE_TARGET_PROPERTIES = ['Id', 'Arn', 'RoleArn', 'Input', 'InputPath', 'RetryPolicy', 'DeadLetterConfig'];
 
