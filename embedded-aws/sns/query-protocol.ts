@@ -3,22 +3,9 @@
  * `Tags.member.1.Key`), XML out, in the 2010-03-31 namespace the SDK's deserializer expects.
  */
 import type { AwsServiceError } from '../protocol.ts';
+import { element, escapeXml } from '../query-xml.ts';
 
 export const SNS_XML_NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/';
-
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
-/** `<Name>value</Name>`, escaped; nothing when the value is undefined. */
-export function element(name: string, value: string | undefined): string {
-  return value === undefined ? '' : `<${name}>${escapeXml(value)}</${name}>`;
-}
 
 /** `<XResponse><XResult>…</XResult><ResponseMetadata>…` — actions without output have no Result element. */
 export function queryResponse(action: string, requestId: string, result?: string): string {

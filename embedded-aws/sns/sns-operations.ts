@@ -6,7 +6,8 @@
 import { AwsServiceError, type RequestContext } from '../protocol.ts';
 import type { NotificationDelivery } from './notification-delivery.ts';
 import { batchEntries, type TopicPublisher } from './publishing.ts';
-import { attributeEntries, element, groupParameters, parseAttributeMap, parseTags, queryResponse } from './query-protocol.ts';
+import { element } from '../query-xml.ts';
+import { attributeEntries, groupParameters, parseAttributeMap, parseTags, queryResponse } from './query-protocol.ts';
 import { invalidParameter, required, validateMaximumMessageSize, validatePublication } from './request-validation.ts';
 import { PAGE_SIZE } from './sns-limits.ts';
 import type { Subscription } from './sns-model.ts';

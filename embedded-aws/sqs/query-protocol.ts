@@ -5,7 +5,7 @@
  * the operations take, and their JSON output written back as XML.
  */
 import type { AwsServiceError, JsonObject } from '../protocol.ts';
-import { element, escapeXml } from '../sns/query-protocol.ts';
+import { element, escapeXml } from '../query-xml.ts';
 import { queryCodeOf } from './wire-format.ts';
 
 export const SQS_XML_NAMESPACE = 'http://queue.amazonaws.com/doc/2012-11-05/';
