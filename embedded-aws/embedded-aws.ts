@@ -324,7 +324,7 @@ async function deployParts(options: EmbeddedAwsOptions, opened: (() => unknown)[
   });
   opened.push(() => stepFunctions.close());
   const executionMetrics = new StepFunctionsMetrics();
-  const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console });
+  const sns = new EmbeddedSns({ clock, faults: options.faults, accountId, log, console: options.console, endpoint: () => listening });
   opened.push(() => sns.close());
   const events: EmbeddedEventBridge = new EmbeddedEventBridge({
     clock,

@@ -23,6 +23,8 @@ export interface RequestContext {
   /** The access key of the caller, as it appears in CloudTrail's userIdentity. */
   accessKeyId: string;
   requestId: string;
+  /** Set for the one unsigned call AWS serves: an SNS SubscribeURL fetched by the subscriber. */
+  unsigned?: true;
 }
 
 export type JsonObject = Record<string, unknown>;

@@ -136,6 +136,16 @@ export class EmbeddedAwsServer {
       meter(answer, request.body);
       return answer;
     }
+    const subscribeUrl = request.method === 'GET' && request.headers.authorization === undefined ? subscribeUrlCall(request.url) : undefined;
+    const sns = this.queryServices.get('sns');
+    if (subscribeUrl && sns) {
+      // A SubscribeURL is fetched by the subscriber, unsigned: ConfirmSubscription in its query
+      // string, in the topic's Region (Developer Guide, "Confirm the subscription").
+      const unsigned: RequestContext = { ...context, region: subscribeUrl.region, accessKeyId: 'anonymous', unsigned: true };
+      const answer = await this.answerQuery(sns, subscribeUrl.query, unsigned);
+      this.options.meter?.({ service: 'sns', ...operationOf(undefined, subscribeUrl.query), errorCode: answer.statusCode < 400 ? undefined : errorCodeOf(answer.body, answer.statusCode) });
+      return answer;
+    }
     return NOT_SERVED;
   }
 
@@ -167,6 +177,16 @@ export class EmbeddedAwsServer {
       return { statusCode: failure.statusCode, headers, body: service.errorBody(failure, context.requestId) };
     }
   }
+}
+
+/** `/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:<region>:...&Token=...`: the query and the topic's Region. */
+function subscribeUrlCall(url: string): { query: string; region: string } | undefined {
+  const query = url.split('?')[1];
+  if (query === undefined) return undefined;
+  const params = new URLSearchParams(query);
+  if (params.get('Action') !== 'ConfirmSubscription') return undefined;
+  const region = /^arn:[^:]+:sns:([^:]+):/.exec(params.get('TopicArn') ?? '')?.[1];
+  return region === undefined ? undefined : { query, region };
 }
 
 function nextTurn(): Promise<void> {

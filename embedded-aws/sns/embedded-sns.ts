@@ -28,6 +28,8 @@ export interface EmbeddedSnsOptions {
   log?: (line: string) => void;
   /** Real milliseconds an http(s) endpoint has to answer; SNS waits about 15 seconds. */
   httpTimeoutMs?: number;
+  /** The embedded AWS's endpoint, once it listens: a SubscribeURL is a GET of ConfirmSubscription there. */
+  endpoint?: () => string | undefined;
 }
 
 export class EmbeddedSns implements QueryService {
@@ -47,6 +49,7 @@ export class EmbeddedSns implements QueryService {
       print: options.console ?? ((line) => console.log(line)),
       log: options.log ?? ((line) => console.warn(line)),
       httpTimeoutMs: options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS,
+      endpoint: options.endpoint,
     });
     this.parts = { registry, delivery, publisher: new TopicPublisher(registry, delivery, options.clock) };
   }

@@ -21,6 +21,8 @@ export interface NotificationDeliveryOptions {
   print: (line: string) => void;
   log: (line: string) => void;
   httpTimeoutMs: number;
+  /** The embedded AWS's endpoint, once it listens: where a SubscribeURL points. */
+  endpoint?: () => string | undefined;
 }
 
 type AttemptResult = { outcome: DeliveryRecord['outcome']; statusCode?: number; error?: string };
@@ -52,7 +54,7 @@ export class NotificationDelivery {
     const messageId = randomUUID();
     this.pending.track(`sns subscription confirmation to ${subscription.endpoint}`, async () => {
       const { result, attempts } = await this.withRetries(topic, subscription, 'DeliverSubscriptionConfirmation', messageId, async () => {
-        const body = JSON.stringify(subscriptionConfirmation(subscription, token, messageId, this.options.clock.now().toISOString()));
+        const body = JSON.stringify(subscriptionConfirmation(subscription, token, messageId, this.options.clock.now().toISOString(), this.options.endpoint?.()));
         const headers = snsHeaders('SubscriptionConfirmation', messageId, subscription, requestContentType(topic, subscription));
         return classify(await post(new URL(subscription.endpoint), body, headers, this.options.httpTimeoutMs));
       });

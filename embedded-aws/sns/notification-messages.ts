@@ -10,10 +10,10 @@ import type { PublishedMessage, Subscription, SubscriptionProtocol, Topic } from
 const UNSIGNED = 'EMBEDDED-SNS-UNSIGNED';
 const UNSIGNED_CERT_URL = 'urn:embedded-aws:sns:unsigned';
 const UNSUBSCRIBE_URL = 'urn:embedded-aws:sns:unsubscribe';
-// AWS's SubscribeURL is an unauthenticated GET of ConfirmSubscription on the SNS endpoint. The
-// embedded AWS serves signed requests only, so the URL names the call to make; the endpoint
-// confirms with ConfirmSubscription and the Token instead, which AWS documents as equivalent.
-const SUBSCRIBE_URL = 'urn:embedded-aws:sns:confirm';
+// AWS's SubscribeURL is an unauthenticated GET of ConfirmSubscription on the SNS endpoint, which
+// the embedded AWS serves as AWS does. Without an endpoint (an SNS not behind a server) the URL
+// names the call to make, and the subscriber confirms with ConfirmSubscription and the Token.
+const SUBSCRIBE_URL_WITHOUT_ENDPOINT = 'urn:embedded-aws:sns:confirm';
 const USER_AGENT = 'Amazon Simple Notification Service Agent';
 
 /** With MessageStructure json, each protocol gets its own entry, or `default`. */
@@ -51,8 +51,9 @@ export function notification(subscription: Subscription, published: PublishedMes
 }
 
 /** The JSON body of the handshake (Developer Guide, "HTTP/HTTPS subscription confirmation JSON format"). */
-export function subscriptionConfirmation(subscription: Subscription, token: string, messageId: string, timestamp: string): JsonObject {
-  const subscribeUrl = `${SUBSCRIBE_URL}?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(subscription.topicArn)}&Token=${token}`;
+export function subscriptionConfirmation(subscription: Subscription, token: string, messageId: string, timestamp: string, endpoint?: string): JsonObject {
+  const base = endpoint === undefined ? SUBSCRIBE_URL_WITHOUT_ENDPOINT : `${endpoint}/`;
+  const subscribeUrl = `${base}?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(subscription.topicArn)}&Token=${token}`;
   return {
     Type: 'SubscriptionConfirmation',
     MessageId: messageId,

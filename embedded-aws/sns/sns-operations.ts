@@ -62,9 +62,9 @@ const OPERATIONS: Record<string, Operation> = {
     return element('SubscriptionArn', pending ? 'pending confirmation' : subscription.arn);
   },
   ConfirmSubscription: (params, context, { registry }) => {
-    // ConfirmSubscription needs no signature; the embedded server only routes signed calls, so
-    // every confirmation it sees is an authenticated one.
-    const subscription = registry.confirm(required(params, 'TopicArn'), required(params, 'Token'), context.region, true);
+    // ConfirmSubscription needs no signature: the subscriber's GET of its SubscribeURL is unsigned,
+    // and such a confirmation is not an authenticated one.
+    const subscription = registry.confirm(required(params, 'TopicArn'), required(params, 'Token'), context.region, context.unsigned !== true);
     return element('SubscriptionArn', subscription.arn);
   },
   Unsubscribe: (params, _context, { registry }) => {

@@ -202,7 +202,7 @@ describe('the http(s) SubscriptionConfirmation handshake', () => {
       Token: expect.stringMatching(/^[0-9a-f]+$/),
       TopicArn: TOPIC_ARN,
       Message: `You have chosen to subscribe to the topic ${TOPIC_ARN}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
-      SubscribeURL: expect.stringContaining('Action=ConfirmSubscription'),
+      SubscribeURL: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/\\?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(TOPIC_ARN)}&Token=[0-9a-f]+$`)),
       Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       SignatureVersion: '1',
       Signature: expect.any(String),
@@ -262,6 +262,57 @@ describe('the http(s) SubscriptionConfirmation handshake', () => {
     expect(SubscriptionArn).toMatch(new RegExp(`^${TOPIC_ARN}:[0-9a-f-]{36}$`));
     expect(Attributes).toMatchObject({ PendingConfirmation: 'false', ConfirmationWasAuthenticated: 'true' });
     expect(subscriber.received.map((request) => JSON.parse(request.body).Message)).toEqual(['after confirmation']);
+  });
+
+  it('confirms when the subscriber fetches its SubscribeURL, unsigned, as SNS receivers do; the confirmation is not an authenticated one', async () => {
+    const harness = await withTopic();
+    const subscriber = await startSubscriber(harness.clock);
+    await harness.client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await harness.sns.idle();
+    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
+
+    const response = await fetch(SubscribeURL);
+    const body = await response.text();
+    await harness.client.send(new PublishCommand({ TopicArn: TOPIC_ARN, Message: 'after the SubscribeURL' }));
+    await harness.sns.idle();
+    const subscriptionArn = /<SubscriptionArn>([^<]+)<\/SubscriptionArn>/.exec(body)?.[1];
+    const { Attributes } = await harness.client.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+
+    // Developer Guide, "Confirm the subscription": visiting the SubscribeURL confirms it, answering
+    // a ConfirmSubscriptionResponse. API reference, ConfirmSubscription, AuthenticateOnUnsubscribe:
+    // only a confirmation made with a signed call is an authenticated one.
+    expect(response.status).toBe(200);
+    expect(body).toContain('<ConfirmSubscriptionResponse');
+    expect(subscriptionArn).toMatch(new RegExp(`^${TOPIC_ARN}:[0-9a-f-]{36}$`));
+    expect(Attributes).toMatchObject({ PendingConfirmation: 'false', ConfirmationWasAuthenticated: 'false' });
+    expect(subscriber.received.map((request) => JSON.parse(request.body).Message)).toEqual(['after the SubscribeURL']);
+  });
+
+  it('serves no other action unsigned: a GET that would publish is turned away and publishes nothing', async () => {
+    const harness = await withTopic();
+    const subscriber = await startSubscriber(harness.clock);
+    await subscribeHttp(harness, subscriber);
+    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
+    const endpoint = new URL(SubscribeURL).origin;
+
+    const response = await fetch(`${endpoint}/?Action=Publish&TopicArn=${encodeURIComponent(TOPIC_ARN)}&Message=unsigned`);
+    await harness.sns.idle();
+
+    expect(response.status).toBe(404);
+    expect(subscriber.received).toEqual([]);
+  });
+
+  it('refuses a SubscribeURL whose token it never sent, as a signed ConfirmSubscription is refused', async () => {
+    const harness = await withTopic();
+    const subscriber = await startSubscriber(harness.clock);
+    await harness.client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
+    await harness.sns.idle();
+    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
+
+    const response = await fetch(SubscribeURL.replace(/Token=[0-9a-f]+/, `Token=${'a'.repeat(288)}`));
+
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('<Code>InvalidParameter</Code>');
   });
 
   it('refuses a token it never sent with "Invalid parameter: Token"', async () => {

@@ -49,15 +49,18 @@ export async function startSns(options: { faults?: FaultInjector } = {}): Promis
   const clock = new VirtualClock({ timeScale: 10_000 });
   const consoleLines: string[] = [];
   const logLines: string[] = [];
+  let listening: string | undefined;
   const sns = new EmbeddedSns({
     clock,
     faults: options.faults,
     accountId: ACCOUNT,
     console: (line) => consoleLines.push(line),
     log: (line) => logLines.push(line),
+    endpoint: () => listening,
   });
   const server = new EmbeddedAwsServer({ defaultRegion: REGION, accountId: ACCOUNT, jsonServices: [], queryServices: [sns] });
   const endpoint = await server.listen();
+  listening = endpoint;
   const client = new SNSClient({
     endpoint,
     region: REGION,
