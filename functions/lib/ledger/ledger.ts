@@ -155,12 +155,15 @@ export function erasureLedger(table: LedgerTable, now: () => Date): Ledger {
         if (erasure) await summarise(subject, erasure, chain, entry.sequence, entries);
         return { entry: await indexed(entry), chain };
       }
-      // Another writer took this place in the chain: read the chain again and retry, after a
-      // short random pause so the same writers do not collide again in lockstep (on the handlers'
-      // clock, which the embedded AWS runs as it runs every other wait).
+      // Another writer took this place in the chain: read the chain again and retry. Two writers
+      // (intake and the execution's first step both recording the start) settle in one more round:
+      // the read is pause enough. More than two collide again, and from then on each waits a short
+      // random pause first, so they do not go on colliding in lockstep (on the handlers' clock,
+      // which the embedded AWS runs as it runs every other wait). A pause the first time would
+      // reorder a burst's erasures, which are otherwise taken in their order of arrival.
       entries = undefined;
       rememberedChains().delete(subject);
-      await sleep(Math.random() * 10 * round);
+      if (round > 1) await sleep(Math.random() * 10 * (round - 1));
     }
     throw new LedgerContention(`could not append ${event.type} to the ledger of subject ${subject} after ${MAX_ROUNDS} attempts`);
   }

@@ -67,7 +67,7 @@ describe('the erasure ledger', () => {
     expect((await first.read(subject)).chain).toMatchObject({ intact: true, length: 3 });
   });
 
-  it("pauses between two rounds on the handlers' clock, which the embedded AWS runs virtually, not on the system's timers", async () => {
+  it("reads again and retries at once after losing one round; from the second lost round on, pauses first, on the handlers' clock", async () => {
     const pauses: number[] = [];
     const restore = useTimeSource({ now: () => new Date(), sleep: async (ms) => void pauses.push(ms) });
     try {
@@ -76,9 +76,23 @@ describe('the erasure ledger', () => {
       await first.record(subject, erasure, disabled(1));
       await second.record(subject, erasure, disabled(2));
       await first.record(subject, erasure, disabled(3));
+      expect(pauses).toEqual([]);
+
+      // Another writer appends right after each of `first`'s next two reads: it loses twice.
+      const read = first.table.entries.bind(first.table);
+      const racer = erasureLedger({ ...first.table, entries: read }, () => new Date());
+      let racing = 2;
+      first.table.entries = async (subjectRead) => {
+        const entries = await read(subjectRead);
+        if (racing-- > 0) await racer.record(subject, erasure, disabled(10 + racing));
+        return entries;
+      };
+      forgetRememberedChains();
+      await first.record(subject, erasure, disabled(4));
       expect(pauses).toHaveLength(1);
       expect(pauses[0]).toBeGreaterThanOrEqual(0);
       expect(pauses[0]).toBeLessThan(10);
+      expect((await first.read(subject)).chain).toMatchObject({ intact: true, length: 6 });
     } finally {
       restore();
     }
