@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -112,18 +112,39 @@ export async function printServerlessConfig(
   const cacheDir = options.cacheDir === undefined ? join(projectRoot, 'node_modules', '.cache', 'crypto-erasure', 'osls-print') : options.cacheDir;
   const inputs = cacheDir === null ? undefined : printInputs(projectRoot);
   const cached = inputs && cacheDir ? join(cacheDir, `${createHash('sha256').update(JSON.stringify({ args, inputs })).digest('hex')}.json`) : undefined;
-  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as ServerlessConfig;
+  const kept = cached === undefined ? undefined : readKept(cached);
+  if (kept) return kept;
 
   const stdout = await runOsls(projectRoot, args);
   const config = JSON.parse(stdout) as ServerlessConfig;
-  if (cached) {
-    // Written aside and renamed: test workers printing at once never read half a file.
-    mkdirSync(dirname(cached), { recursive: true });
-    const aside = `${cached}.${process.pid}.tmp`;
-    writeFileSync(aside, stdout);
-    renameSync(aside, cached);
-  }
+  if (cached) keep(cached, stdout);
   return config;
+}
+
+/** A kept answer, or undefined when there is none or it cannot be read: then osls prints afresh. */
+function readKept(file: string): ServerlessConfig | undefined {
+  try {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ServerlessConfig) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps an answer, if it can: a read-only node_modules only means printing again next time. */
+function keep(file: string, stdout: string): void {
+  const aside = `${file}.${process.pid}.tmp`;
+  try {
+    // Written aside and renamed: test workers printing at once never read half a file.
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(aside, stdout);
+    renameSync(aside, file);
+  } catch {
+    try {
+      rmSync(aside, { force: true });
+    } catch {
+      // There was nowhere to write it either.
+    }
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +72,22 @@ describe('printing serverless.yml through osls, kept between starts', () => {
     writeProject(root, { 'deploy/settings.cjs': 'module.exports = { stage: process.env.STAGE };\n' });
     await print();
     await print();
+    expect(runs).toHaveLength(2);
+  });
+
+  it('prints afresh over a kept answer that cannot be read, and keeps the new one', async () => {
+    await print();
+    const [kept] = readdirSync(join(root, 'cache'));
+    writeFileSync(join(root, 'cache', kept!), '{"service": "crypto-er');
+    expect((await print()).service).toBe('crypto-erasure');
+    expect((await print()).service).toBe('crypto-erasure');
+    expect(runs).toHaveLength(2);
+  });
+
+  it('still answers when nothing can be kept (a read-only node_modules): it prints every time', async () => {
+    writeFileSync(join(root, 'cache'), 'a file where the cache directory would be');
+    expect((await print()).service).toBe('crypto-erasure');
+    expect((await print()).service).toBe('crypto-erasure');
     expect(runs).toHaveLength(2);
   });
 
