@@ -13,57 +13,17 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../embedded-aws/clock.ts';
-import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
-import { EmbeddedSqs } from '../../../embedded-aws/sqs/index.ts';
+import { ACCOUNT, CREDENTIALS, failure, REGION, startSqs, stopAll } from './sqs-harness.ts';
 
 /**
  * FIFO queues of the embedded SQS over the wire, as the SDK and older CLIs reach them: names and
  * attributes, ordering within a message group, a group held while one of its messages is in flight,
  * the five-minute deduplication interval, and SQS's errors for what a FIFO queue refuses.
  */
-const REGION = 'eu-west-1';
-const ACCOUNT = '111122223333';
-const START = new Date('2026-03-02T09:00:00.000Z');
-const CREDENTIALS = { accessKeyId: 'AKIAEMBEDDEDAWS00000', secretAccessKey: 'x' };
 
-interface Harness {
-  client: SQSClient;
-  clock: VirtualClock;
-  endpoint: string;
-  queueUrl: string;
-}
-
-const running: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const stop of running.splice(0)) await stop();
-});
-
-/** One SQS behind the loopback server with a FIFO queue, on a discrete clock that moves only when a test advances it. */
-async function startFifoQueue(attributes: Record<string, string> = {}): Promise<Harness> {
-  const clock = new VirtualClock({ start: START });
-  let endpoint = '';
-  const sqs = new EmbeddedSqs({ clock, log: () => undefined, endpoint: () => endpoint });
-  const server = new EmbeddedAwsServer({ defaultRegion: REGION, accountId: ACCOUNT, jsonServices: [], httpJsonServices: [sqs], queryServices: [sqs] });
-  endpoint = await server.listen();
-  const client = new SQSClient({ endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-  running.push(async () => {
-    client.destroy();
-    sqs.close();
-    await server.close();
-  });
-  const created = await client.send(new CreateQueueCommand({ QueueName: 'kms-calls.fifo', Attributes: { FifoQueue: 'true', ...attributes } }));
-  return { client, clock, endpoint, queueUrl: created.QueueUrl ?? '' };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { Code?: string }> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: Error) => error,
-  );
-}
+/** One SQS with a FIFO queue, on a discrete clock that moves only when a test advances it. */
+const startFifoQueue = (attributes: Record<string, string> = {}) => startSqs({ queueName: 'kms-calls.fifo', queueAttributes: { FifoQueue: 'true', ...attributes } });
+afterEach(stopAll);
 
 async function receive(client: SQSClient, queueUrl: string, max = 10, visibilityTimeout?: number): Promise<Message[]> {
   const { Messages = [] } = await client.send(

@@ -1,6 +1,5 @@
 import {
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -8,58 +7,14 @@ import {
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../embedded-aws/clock.ts';
 import { AwsServiceError, type FaultInjector } from '../../../embedded-aws/protocol.ts';
-import { EmbeddedAwsServer } from '../../../embedded-aws/server.ts';
-import { EmbeddedSqs } from '../../../embedded-aws/sqs/index.ts';
+import { ACCOUNT, CREDENTIALS, failure, REGION, startSqs as startSqsHarness, stopAll } from './sqs-harness.ts';
 
-const REGION = 'eu-west-1';
-const ACCOUNT = '111122223333';
-const START = new Date('2026-03-02T09:00:00.000Z');
-const CREDENTIALS = { accessKeyId: 'AKIAEMBEDDEDAWS00000', secretAccessKey: 'x' };
-
-interface Harness {
-  client: SQSClient;
-  sqs: EmbeddedSqs;
-  clock: VirtualClock;
-  endpoint: string;
-  queueUrl: string;
-}
-
-const running: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const stop of running.splice(0)) await stop();
-});
-
-/** One SQS behind the loopback server, on a clock that only moves when a test advances it. */
-async function startSqs(options: { faults?: FaultInjector; queueAttributes?: Record<string, string> } = {}): Promise<Harness> {
-  const clock = new VirtualClock({ start: START, timeScale: 1 });
-  let endpoint = '';
-  const sqs = new EmbeddedSqs({ clock, faults: options.faults, log: () => undefined, endpoint: () => endpoint });
-  const server = new EmbeddedAwsServer({ defaultRegion: REGION, accountId: ACCOUNT, jsonServices: [], httpJsonServices: [sqs], queryServices: [sqs] });
-  endpoint = await server.listen();
-  // Each call reaches the service once, so an injected fault shows instead of being retried away.
-  const client = new SQSClient({ endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
-  running.push(async () => {
-    client.destroy();
-    sqs.close();
-    await server.close();
-  });
-  const created = await client.send(new CreateQueueCommand({ QueueName: 'closures-dlq', Attributes: options.queueAttributes }));
-  return { client, sqs, clock, endpoint, queueUrl: created.QueueUrl ?? '' };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { Code?: string; $metadata?: { httpStatusCode?: number } }> {
-  return promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: Error) => error,
-  );
-}
+/** One SQS with a standard queue, on a clock that runs in real time. */
+const startSqs = (options: { faults?: FaultInjector; queueAttributes?: Record<string, string> } = {}) => startSqsHarness({ queueName: 'closures-dlq', timeScale: 1, ...options });
+afterEach(stopAll);
 
 describe('the embedded SQS over AWS JSON 1.0, through the SDK', () => {
   it("gives queue URLs on its own endpoint, finds queues by name, and refuses an unknown one with SQS's error", async () => {
