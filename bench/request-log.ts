@@ -14,7 +14,7 @@ export interface LoggedRequest {
   entries: number | undefined;
 }
 
-// The KMS quotas the erasure's own calls are bound by (AWS-FACTS.md, "KMS request quotas").
+// The KMS quotas the erasure's own calls are bound by (docs/aws-facts.md, "KMS request quotas").
 export const QUOTA_BOUND_KMS_OPERATIONS = ['DisableKey', 'ScheduleKeyDeletion'];
 
 const DYNAMODB_READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);

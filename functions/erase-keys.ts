@@ -32,7 +32,7 @@ import { clientConfig } from './lib/runtime/aws-clients.ts';
 const kms = kmsKeys(clientConfig({ maxAttempts: 1 }));
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));
 const ledger = openLedger();
-// KMS's default quotas per account and Region (AWS-FACTS); each Region the keys live in keeps its own pace.
+// KMS's default quotas per account and Region (docs/aws-facts.md); each Region the keys live in keeps its own pace.
 const paces = new Map<string, RegionalPace>();
 function pace(region: string): RegionalPace {
   let regional = paces.get(region);

@@ -19,7 +19,7 @@ const kms = kmsKeys(clientConfig());
 const callbacks = taskCallbacks(new SFNClient(clientConfig()));
 const alertState = alertStateTable(new DynamoDBClient(clientConfig()), readAlertConfig().alertStateTableName);
 
-// KMS CMK Deletion: detail holds only `key-id`; the key's ARN is in `resources` (AWS-FACTS).
+// KMS CMK Deletion: detail holds only `key-id`; the key's ARN is in `resources` (docs/aws-facts.md).
 const KeyDeletionEvent = z.extend(EventBridgeEventSchema, { resources: z.array(z.string().check(z.startsWith('arn:'))).check(z.minLength(1)) });
 
 /**

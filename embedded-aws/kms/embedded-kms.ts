@@ -27,7 +27,7 @@ export interface EmbeddedKmsOptions {
   /** Receives `KMS CMK Deletion` events and CloudTrail records of calls refused for a key pending deletion. */
   emit?: EventSink;
   faults?: FaultInjector;
-  /** `true`: KMS's request quotas from AWS-FACTS.md; an object overrides or adds some; off otherwise. */
+  /** `true`: KMS's request quotas from docs/aws-facts.md; an object overrides or adds some; off otherwise. */
   quotas?: QuotaSetting;
   /** How long after its DeletionDate a key is really deleted: KMS may take up to 24 hours. */
   deletionLagMs?: number;

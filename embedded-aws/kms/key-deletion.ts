@@ -10,7 +10,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * `KMS CMK Deletion` event goes out, and a multi-Region primary waiting for its replicas starts its
  * own waiting period when the last of them is gone.
  *
- * KMS deletes a key at some point up to 24 hours after its DeletionDate (AWS-FACTS.md);
+ * KMS deletes a key at some point up to 24 hours after its DeletionDate (docs/aws-facts.md);
  * `deletionLagMs` models that delay. Deletion happens both lazily, whenever the service is called,
  * and on a timer of the virtual clock, so the event fires even when nobody calls.
  */
@@ -45,7 +45,7 @@ export class KeyDeletion {
     this.startWaitingPeriod(key, now);
   }
 
-  /** CancelKeyDeletion leaves the key Disabled, never Enabled (AWS-FACTS.md). */
+  /** CancelKeyDeletion leaves the key Disabled, never Enabled (docs/aws-facts.md). */
   cancel(key: KmsKey): void {
     this.timers.get(key)?.abort();
     this.timers.delete(key);

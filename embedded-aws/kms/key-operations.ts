@@ -256,7 +256,7 @@ function importedMaterialIdOf(kms: KmsBackend, key: KmsKey): string | undefined 
 }
 
 /**
- * Deletes imported key material at once (AWS-FACTS.md): the key keeps its metadata and goes to
+ * Deletes imported key material at once (docs/aws-facts.md): the key keeps its metadata and goes to
  * PendingImport, except that a key pending deletion stays pending deletion.
  */
 const deleteImportedKeyMaterial: KmsOperation = (kms, input, context) => {

@@ -1,7 +1,7 @@
 import { AwsServiceError } from '../protocol.ts';
 import type { KeyState, KmsKey } from './key-store.ts';
 
-/** The groups of operations that KMS's key-state table treats alike (AWS-FACTS.md, "KMS key states"). */
+/** The groups of operations that KMS's key-state table treats alike (docs/aws-facts.md, "KMS key states"). */
 export type KeyAction =
   | 'enable-or-disable'
   | 'schedule-deletion'
@@ -54,7 +54,7 @@ const STATE_IN_MESSAGES: Record<KeyState, string> = {
   Enabled: 'enabled',
   Disabled: 'disabled',
   PendingDeletion: 'pending deletion',
-  // AWS-FACTS: DisableKey on PendingReplicaDeletion answers "<arn> is pending deletion." too.
+  // docs/aws-facts.md: DisableKey on PendingReplicaDeletion answers "<arn> is pending deletion." too.
   PendingReplicaDeletion: 'pending deletion',
   PendingImport: 'pending import',
   Unavailable: 'unavailable',
@@ -89,7 +89,7 @@ function keyStateRefusal(key: KmsKey, action: KeyAction): KeyStateError {
   if ((action === 'cryptographic' || action === 'update-primary-region') && key.state === 'Disabled') {
     return new KeyStateError('DisabledException', `${key.arn} is disabled.`, key);
   }
-  // AWS-FACTS allows DisabledException or KMSInvalidStateException for cryptographic use of a key
+  // docs/aws-facts.md allows DisabledException or KMSInvalidStateException for cryptographic use of a key
   // pending deletion. We answer KMSInvalidStateException "<arn> is pending deletion.": the message
   // is what AWS's CloudTrail metric-filter recipe matches, and callers must accept both codes anyway.
   return new KeyStateError('KMSInvalidStateException', `${key.arn} is ${STATE_IN_MESSAGES[key.state]}.`, key);

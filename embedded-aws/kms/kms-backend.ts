@@ -20,7 +20,7 @@ export type KmsOperation = (
 
 /**
  * AWS managed keys (aws/s3, aws/rds, ...) cannot be disabled, deleted, tagged or aliased by
- * customers: only KeyManager CUSTOMER keys qualify (AWS-FACTS.md). No AWS document gives the exact
+ * customers: only KeyManager CUSTOMER keys qualify (docs/aws-facts.md). No AWS document gives the exact
  * error. Their key policies grant no administrative permission to anyone, so the refusal is an
  * authorization failure, AccessDeniedException, raised before the key's state is considered.
  */

@@ -19,7 +19,7 @@ export function keyDeletionEvent(key: KmsKey, deletedAt: Date): AwsEvent {
   };
 }
 
-/** KMS operations that CloudTrail marks read-only; Decrypt among them (AWS-FACTS.md). */
+/** KMS operations that CloudTrail marks read-only; Decrypt among them (docs/aws-facts.md). */
 const READ_ONLY_OPERATIONS = new Set([
   'Decrypt',
   'Encrypt',

@@ -8,7 +8,7 @@ export const ECC_CRYPTOGRAPHIC_OPERATIONS = 'EccCryptographicOperations';
 export const RSA_CRYPTOGRAPHIC_OPERATIONS = 'RsaCryptographicOperations';
 
 /**
- * KMS request quotas per account per Region, requests per second (AWS-FACTS.md, "KMS request
+ * KMS request quotas per account per Region, requests per second (docs/aws-facts.md, "KMS request
  * quotas"). The shared cryptographic quota ranges from 10,000 to 100,000 by Region: we take the
  * lowest, so a load that passes here passes in every Region.
  */
@@ -25,7 +25,7 @@ export const KMS_REQUEST_QUOTAS: Readonly<Record<string, number>> = {
   ListAliases: 500,
   TagResource: 10,
   [SYMMETRIC_CRYPTOGRAPHIC_OPERATIONS]: 10_000,
-  // Asymmetric requests cost KMS more: ECC Sign and Verify share 1,000/s (AWS-FACTS.md, "More facts
+  // Asymmetric requests cost KMS more: ECC Sign and Verify share 1,000/s (docs/aws-facts.md, "More facts
   // for the ledger, alerts and certificates"). Not in the facts: GetPublicKey's 2,000/s and the
   // RSA Sign and Verify 500/s, KMS's published defaults.
   GetPublicKey: 2000,

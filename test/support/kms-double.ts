@@ -20,7 +20,7 @@ import { ACCOUNT_ID, REGION } from './settings.ts';
 /**
  * A small in-memory KMS behind aws-sdk-client-mock, for unit and state machine tests: the handlers
  * talk to the real KMSClient, whose `send` answers from this table with the real SDK exception
- * classes and the messages AWS-FACTS.md lists. Integration tests use the embedded AWS instead.
+ * classes and the messages docs/aws-facts.md lists. Integration tests use the embedded AWS instead.
  */
 export interface KeyRecord {
   keyId: string;

@@ -11,7 +11,7 @@ import { runningErasure } from '../ledger/subject-record.ts';
 /**
  * CloudTrail's record of a KMS call that was refused, as EventBridge delivers it (`AWS API Call
  * via CloudTrail`, source aws.kms). A key pending deletion refuses every cryptographic use with
- * KMSInvalidStateException or DisabledException, "<key ARN> is pending deletion." (AWS-FACTS).
+ * KMSInvalidStateException or DisabledException, "<key ARN> is pending deletion." (docs/aws-facts.md).
  * Only what the alert needs is read; `requestParameters` may hold an encryption context that names
  * the subject, so nothing of it but the key id is ever passed on.
  */

@@ -3,7 +3,7 @@ import { TransientAwsError } from '../erasure/errors.ts';
 /**
  * How the handlers read AWS SDK errors. KMS reports most key-state problems as one exception
  * (KMSInvalidStateException) told apart only by its message, and reports use of a key pending
- * deletion as either DisabledException or KMSInvalidStateException (AWS-FACTS), so matching is by
+ * deletion as either DisabledException or KMSInvalidStateException (docs/aws-facts.md), so matching is by
  * name and message together.
  */
 interface SdkError {

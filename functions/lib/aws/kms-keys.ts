@@ -108,7 +108,7 @@ export function kmsKeys(source: KMSClient | KMSClientConfig): KmsKeys {
         await kms.send(new DisableKeyCommand({ KeyId: keyArn }));
         return 'disabled';
       } catch (error) {
-        // DisableKey fails on a key pending deletion or pending import (AWS-FACTS); both keys are
+        // DisableKey fails on a key pending deletion or pending import (docs/aws-facts.md); both keys are
         // already unusable for cryptography, so the erasure carries on to scheduling.
         if (isPendingDeletion(error)) return 'already-pending-deletion';
         if (isPendingImport(error)) return 'pending-import';
@@ -146,7 +146,7 @@ export function kmsKeys(source: KMSClient | KMSClientConfig): KmsKeys {
         await kms.send(new CancelKeyDeletionCommand({ KeyId: keyArn }));
         return 'cancelled';
       } catch (error) {
-        // CancelKeyDeletion fails on a key that is not pending deletion (AWS-FACTS): a retried
+        // CancelKeyDeletion fails on a key that is not pending deletion (docs/aws-facts.md): a retried
         // cancel, or a key someone else cancelled first, is as cancelled as it can be.
         if (isNotPendingDeletion(error)) return 'not-pending';
         throw error;

@@ -2,7 +2,7 @@ import type { KmsKeys } from '../aws/kms-keys.ts';
 import type { ScheduledKey } from './deletion-scheduling.ts';
 import { DeletionOverdue, ReplicaOutsideErasure } from './errors.ts';
 
-// KMS may delete a key up to 24 hours after its DeletionDate (AWS-FACTS): once the date has passed,
+// KMS may delete a key up to 24 hours after its DeletionDate (docs/aws-facts.md): once the date has passed,
 // check again after an hour, then backing off, and page on-call only when the key outlives the date
 // by twice that slack.
 export const RECHECK_INTERVAL_MS = 60 * 60 * 1000;
@@ -131,7 +131,7 @@ export function secondsUntil(instant: string, now: Date): number {
 
 /**
  * How long after the latest deletion date an erasure that heard no deletion event looks for itself:
- * past the 24 hours KMS may take (AWS-FACTS), since KMS's event wakes it as soon as the keys are gone
+ * past the 24 hours KMS may take (docs/aws-facts.md), since KMS's event wakes it as soon as the keys are gone
  * and a look within that day would mostly find them still pending, at a state transition's price.
  */
 export const FALLBACK_SLACK_SECONDS = 25 * 3600;

@@ -31,7 +31,7 @@ export interface KeySearch {
 }
 
 // States from which KMS lets a key be disabled and scheduled for deletion, or in which it already
-// is (AWS-FACTS key-state table). Creating and Updating are transitional and refused.
+// is (docs/aws-facts.md key-state table). Creating and Updating are transitional and refused.
 const ERASABLE_STATES = new Set(['Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable']);
 
 /**

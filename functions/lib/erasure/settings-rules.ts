@@ -14,7 +14,7 @@ export interface SettingRule {
   readonly accepts: (text: string) => boolean;
 }
 
-// KMS accepts a waiting period of 7 to 30 days (AWS-FACTS: ScheduleKeyDeletion).
+// KMS accepts a waiting period of 7 to 30 days (docs/aws-facts.md: ScheduleKeyDeletion).
 export const MIN_PENDING_WINDOW_DAYS = 7;
 export const MAX_PENDING_WINDOW_DAYS = 30;
 

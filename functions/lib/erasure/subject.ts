@@ -22,7 +22,7 @@ export function subjectAlias(aliasPrefix: string, subjectId: string): string {
 
 /**
  * Step Functions execution names: 1 to 80 characters of `0-9A-Za-z-_`, reserved for 90 days
- * (AWS-FACTS). The first attempt for a subject is `erasure-<fingerprint>`; a new attempt after a
+ * (docs/aws-facts.md). The first attempt for a subject is `erasure-<fingerprint>`; a new attempt after a
  * failed one adds `-<attempt>`, so a redelivered closure event finds the same execution.
  */
 export function executionName(fingerprint: SubjectFingerprint, attempt: number): string {

@@ -89,7 +89,7 @@ export function idempotencyKeyOf(event: LedgerEvent, erasure: string | null, req
     case 'KeyUseAlerted':
       return `key-use:${event.cloudTrailEventId}`;
     case 'KeyDeletedByKms':
-      // KMS may deliver its deletion event more than once (AWS-FACTS): a key is deleted once.
+      // KMS may deliver its deletion event more than once (docs/aws-facts.md): a key is deleted once.
       return `kms-deleted:${event.keyArn}`;
     case 'LegalHoldPlaced':
     case 'Released':

@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const stop of running.splice(0)) await stop();
 });
 
-/** serverless.yml with the rule AWS-FACTS.md describes: refused KMS calls on a key pending deletion, to a function. */
+/** serverless.yml with the rule docs/aws-facts.md describes: refused KMS calls on a key pending deletion, to a function. */
 function configWithRuleIn(state: string): ServerlessConfig {
   return {
     service: 'crypto-erasure',

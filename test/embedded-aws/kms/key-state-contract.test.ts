@@ -14,7 +14,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {importKeyMaterial, keyInState, kmsForThisFile, type ReachableKeyState } from './kms-harness.ts';
 
-/** One test per cell of the key-state table in AWS-FACTS.md, through the real SDK client. */
+/** One test per cell of the key-state table in docs/aws-facts.md, through the real SDK client. */
 const harness = kmsForThisFile();
 
 const PENDING_DELETION_STATES: ReachableKeyState[] = ['PendingDeletion', 'PendingReplicaDeletion'];

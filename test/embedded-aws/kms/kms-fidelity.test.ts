@@ -284,7 +284,7 @@ describe('GenerateDataKeyWithoutPlaintext', () => {
     expect(Plaintext?.length).toBe(16);
   });
 
-  // KMS's key-state table treats it as GenerateDataKey: "<arn> is disabled." (AWS-FACTS.md).
+  // KMS's key-state table treats it as GenerateDataKey: "<arn> is disabled." (docs/aws-facts.md).
   it('refuses a disabled key as GenerateDataKey does', async () => {
     const key = await createKey(harness.client());
     await harness.client().send(new DisableKeyCommand({ KeyId: key.keyId }));
@@ -305,7 +305,7 @@ describe('UpdateKeyDescription', () => {
     expect(KeyMetadata?.Description).toBe(description);
   });
 
-  // KMS's key-state table: refused while the key is pending deletion (AWS-FACTS.md message form).
+  // KMS's key-state table: refused while the key is pending deletion (docs/aws-facts.md message form).
   it('refuses a key pending deletion', async () => {
     const key = await createKey(harness.client());
     await harness.client().send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));

@@ -37,7 +37,7 @@ function callsAllowedInOneInstant(quotas: RequestQuotas, operation: string, atte
   return attempts;
 }
 
-describe('request quotas from AWS-FACTS.md', () => {
+describe('request quotas from docs/aws-facts.md', () => {
   it.each([
     ['CreateKey', 5],
     ['DisableKey', 5],
