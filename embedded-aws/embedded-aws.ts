@@ -360,7 +360,6 @@ async function deployParts(options: EmbeddedAwsOptions, opened: (() => unknown)[
       await metered(options.meter, { service: 'sns', operation: 'Publish', input: publish }, () => sns.handle('Publish', publish, alarmContext));
     },
   });
-
   opened.push(() => alarms.close());
 
   const server = new EmbeddedAwsServer({

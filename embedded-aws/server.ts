@@ -113,9 +113,9 @@ export class EmbeddedAwsServer {
       requestId: randomUUID(),
     };
     const target = request.headers['x-amz-target'];
-    const meter = (answer: WireAnswer, body: string | undefined) =>
+    const meter = (answer: WireAnswer, body: string | undefined, service = credential.service ?? '') =>
       this.options.meter?.({
-        service: credential.service ?? '',
+        service,
         ...operationOf(typeof target === 'string' ? target : undefined, body),
         errorCode: answer.statusCode < 400 ? undefined : errorCodeOf(answer.body, answer.statusCode),
       });
@@ -143,7 +143,7 @@ export class EmbeddedAwsServer {
       // string, in the topic's Region (Developer Guide, "Confirm the subscription").
       const unsigned: RequestContext = { ...context, region: subscribeUrl.region, accessKeyId: 'anonymous', unsigned: true };
       const answer = await this.answerQuery(sns, subscribeUrl.query, unsigned);
-      this.options.meter?.({ service: 'sns', ...operationOf(undefined, subscribeUrl.query), errorCode: answer.statusCode < 400 ? undefined : errorCodeOf(answer.body, answer.statusCode) });
+      meter(answer, subscribeUrl.query, 'sns');
       return answer;
     }
     return NOT_SERVED;

@@ -84,7 +84,7 @@ export async function cancelErasure(subject: string, decision: Decision & { enab
   }
   if (keys.length > 0 && keys.every((key) => key.keyState === 'Deleted')) {
     // KMS deleted the last key between the check above and the stop: the data is gone all the same.
-    throw new ErasureIrreversible(`every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`);
+    throw everyKeyDeleted(subject);
   }
 
   await context.ledger.record(subject, erasure.erasure, {
@@ -156,7 +156,11 @@ export async function releaseSubject(subject: string, decision: Decision, contex
 async function refuseIfEveryKeyDeleted(subject: string, keys: string[], kms: OperatorContext['kms']): Promise<void> {
   if (keys.length === 0) return;
   for (const keyArn of keys) if ((await kms.describeKey(keyArn)) !== undefined) return;
-  throw new ErasureIrreversible(`every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`);
+  throw everyKeyDeleted(subject);
+}
+
+function everyKeyDeleted(subject: string): ErasureIrreversible {
+  return new ErasureIrreversible(`every key of subject ${subject} is already deleted by KMS: the erasure cannot be undone`);
 }
 
 async function readIntact(ledger: Ledger, subject: string): Promise<SubjectRecord> {

@@ -18,7 +18,7 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACCOUNT, closeAll, lastToken, type SnsHarness, startSns, startSubscriber, subscribeHttp, TOPIC_ARN, TOPIC_NAME } from './sns-harness.ts';
+import { ACCOUNT, closeAll, lastSubscribeUrl, lastToken, type SnsHarness, startSns, startSubscriber, subscribeHttp, TOPIC_ARN, TOPIC_NAME } from './sns-harness.ts';
 
 afterEach(closeAll);
 
@@ -269,9 +269,9 @@ describe('the http(s) SubscriptionConfirmation handshake', () => {
     const subscriber = await startSubscriber(harness.clock);
     await harness.client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
     await harness.sns.idle();
-    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
+    const subscribeUrl = lastSubscribeUrl(subscriber);
 
-    const response = await fetch(SubscribeURL);
+    const response = await fetch(subscribeUrl);
     const body = await response.text();
     await harness.client.send(new PublishCommand({ TopicArn: TOPIC_ARN, Message: 'after the SubscribeURL' }));
     await harness.sns.idle();
@@ -292,8 +292,8 @@ describe('the http(s) SubscriptionConfirmation handshake', () => {
     const harness = await withTopic();
     const subscriber = await startSubscriber(harness.clock);
     await subscribeHttp(harness, subscriber);
-    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
-    const endpoint = new URL(SubscribeURL).origin;
+    const subscribeUrl = lastSubscribeUrl(subscriber);
+    const endpoint = new URL(subscribeUrl).origin;
 
     const response = await fetch(`${endpoint}/?Action=Publish&TopicArn=${encodeURIComponent(TOPIC_ARN)}&Message=unsigned`);
     await harness.sns.idle();
@@ -307,9 +307,9 @@ describe('the http(s) SubscriptionConfirmation handshake', () => {
     const subscriber = await startSubscriber(harness.clock);
     await harness.client.send(new SubscribeCommand({ TopicArn: TOPIC_ARN, Protocol: 'http', Endpoint: subscriber.url }));
     await harness.sns.idle();
-    const { SubscribeURL } = JSON.parse(subscriber.confirmations[0]?.body ?? '{}') as { SubscribeURL: string };
+    const subscribeUrl = lastSubscribeUrl(subscriber);
 
-    const response = await fetch(SubscribeURL.replace(/Token=[0-9a-f]+/, `Token=${'a'.repeat(288)}`));
+    const response = await fetch(subscribeUrl.replace(/Token=[0-9a-f]+/, `Token=${'a'.repeat(288)}`));
 
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('<Code>InvalidParameter</Code>');

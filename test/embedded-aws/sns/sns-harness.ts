@@ -104,6 +104,13 @@ export async function startSubscriber(clock: VirtualClock, answer: (requestNumbe
 }
 
 /** The Token of the last SubscriptionConfirmation the subscriber received. */
+/** The SubscribeURL of the last SubscriptionConfirmation the subscriber received. */
+export function lastSubscribeUrl(subscriber: Subscriber): string {
+  const { SubscribeURL } = JSON.parse(subscriber.confirmations.at(-1)?.body ?? '{}') as { SubscribeURL?: string };
+  if (!SubscribeURL) throw new Error('the subscriber received no SubscriptionConfirmation');
+  return SubscribeURL;
+}
+
 export function lastToken(subscriber: Subscriber): string {
   const { Token } = JSON.parse(subscriber.confirmations.at(-1)?.body ?? '{}') as { Token?: string };
   if (!Token) throw new Error('the subscriber received no SubscriptionConfirmation');
